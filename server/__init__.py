@@ -1,0 +1,1 @@
+"""A streaming OpenAI-compatible chat completions server over a coding-agent CLI."""

@@ -1,0 +1,42 @@
+"""`python -m server`: serve the completions API until interrupted."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from aiohttp import web
+
+from server.app import create_app
+from server.settings import load_settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = load_settings(sys.argv[1:] if argv is None else argv, os.environ)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger(__name__).info(
+        "serving on http://%s:%d/v1 with CLI %r, models %s (default %s)%s",
+        settings.host,
+        settings.port,
+        settings.cli,
+        ",".join(settings.models),
+        settings.default_model,
+        "" if settings.api_key else ", no API key required",
+    )
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        handler_cancellation=True,  # a client disconnect cancels its handler: barge-in
+        shutdown_timeout=5,
+        access_log=None,
+        print=None,
+    )
+
+
+if __name__ == "__main__":
+    main()

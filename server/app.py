@@ -1,0 +1,72 @@
+"""The aiohttp application: routes, middlewares and the CLI processes' lifetime."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from server.chat import chat_completions
+from server.middleware import auth_middleware, errors_middleware
+from server.openai_format import models_list
+from server.settings import Settings
+from server.slots import Slots
+from server.state import SETTINGS, SLOTS, SUPERVISOR
+from server.supervisor import CliSupervisor
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the app; CLI processes live and die with it.
+
+    Serve it with `handler_cancellation=True` (as `__main__` and aiohttp's test server do),
+    so a client that disconnects cancels its handler and so ends its CLI at once.
+    """
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[errors_middleware, auth_middleware(settings.api_key)],
+    )
+    app[SETTINGS] = settings
+    app[SLOTS] = Slots(settings.max_concurrency, settings.queue_timeout)
+    app.cleanup_ctx.append(_cli_processes)
+    app.on_shutdown.append(_end_cli_processes)
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/v1/models", _models)
+    app.router.add_get("/health", _health)
+    return app
+
+
+async def _cli_processes(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[SUPERVISOR] = CliSupervisor(
+        cli=settings.cli,
+        env=settings.cli_env,
+        max_line_bytes=settings.max_line_bytes,
+        kill_grace=settings.kill_grace,
+    )
+    yield
+    await app[SUPERVISOR].aclose()
+
+
+async def _end_cli_processes(app: web.Application) -> None:
+    # Runs before open streams are cancelled: each one ends with an error event, not silence.
+    await app[SUPERVISOR].aclose()
+
+
+_STARTED = int(time.time())
+
+
+async def _models(request: web.Request) -> web.Response:
+    return web.json_response(models_list(request.app[SETTINGS].models, _STARTED))
+
+
+async def _health(request: web.Request) -> web.Response:
+    supervisor, slots = request.app[SUPERVISOR], request.app[SLOTS]
+    return web.json_response(
+        {
+            "status": "ok",
+            "cli": request.app[SETTINGS].cli,
+            "processes": {"live": supervisor.live, "spawned": supervisor.spawned},
+            "slots": {"in_use": slots.in_use, "limit": slots.limit},
+        }
+    )

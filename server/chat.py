@@ -1,0 +1,93 @@
+"""The `/v1/chat/completions` handler: validate, run the CLI, relay its answer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+
+from aiohttp import web
+
+from server import sse
+from server.chat_request import ChatRequest, parse_chat_request
+from server.completion import run_prompt
+from server.errors import BadRequest, CliFailure
+from server.events import PlainText, Result, TextDelta
+from server.openai_format import CompletionIds
+from server.prompt import flatten
+from server.state import SETTINGS, SLOTS, SUPERVISOR
+
+log = logging.getLogger(__name__)
+
+Answer = AsyncGenerator[TextDelta | PlainText | Result, None]
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    """`POST /v1/chat/completions`, streaming or not."""
+    settings = request.app[SETTINGS]
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise BadRequest(
+            f"request body exceeds {settings.max_body_bytes} bytes", code="request_too_large"
+        ) from None
+    chat = parse_chat_request(body, models=settings.models, default_model=settings.default_model)
+    prompt = flatten(chat.turns)
+    supervisor = request.app[SUPERVISOR]
+    async with request.app[SLOTS].hold():
+        proc = await supervisor.spawn(chat.model)
+        try:
+            run = run_prompt(proc, prompt, first_token_timeout=settings.first_token_timeout)
+            if chat.stream:
+                return await _stream(request, run, proc.pid, chat)
+            return await _complete(run, chat)
+        finally:
+            supervisor.release(proc)
+
+
+async def _complete(run: Answer, chat: ChatRequest) -> web.Response:
+    texts: list[str] = []
+    result: Result | None = None
+    async with aclosing(run) as events:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                texts.append(event.text)
+            elif isinstance(event, Result):
+                result = event
+    assert result is not None
+    content = "".join(texts) or result.text
+    return web.json_response(CompletionIds(chat.model).completion(content, result.usage))
+
+
+async def _stream(
+    request: web.Request, run: Answer, pid: int, chat: ChatRequest
+) -> web.StreamResponse:
+    ids = CompletionIds(chat.model)
+    response = await sse.open_stream(request)
+    result: Result | None = None
+    try:
+        await response.write(sse.encode(ids.chunk({"role": "assistant"})))
+        try:
+            async with aclosing(run) as events:
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        await response.write(sse.encode(ids.chunk({"content": event.text})))
+                    elif isinstance(event, Result):
+                        result = event
+        except CliFailure as e:
+            log.warning("stream %s failed: %s", ids.id, e.message)
+            await response.write(sse.encode(_error_event(e)))
+            return response
+        await response.write(sse.encode(ids.chunk({}, finish_reason="stop")))
+        if chat.include_usage:
+            await response.write(sse.encode(ids.usage_chunk(result.usage if result else None)))
+        await response.write(sse.DONE)
+        await response.write_eof()
+    except ConnectionResetError:
+        log.info("client went away during stream %s; CLI pid %d ended", ids.id, pid)
+    return response
+
+
+def _error_event(error: CliFailure) -> dict:
+    """OpenAI's in-stream error event: `{"error": {"message", "type", "code"}}`."""
+    return {"error": {"message": error.message, "type": error.type, "code": error.code}}

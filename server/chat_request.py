@@ -1,0 +1,105 @@
+"""Validate a `/v1/chat/completions` body into a small typed request."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from server.errors import BadRequest
+from server.prompt import ROLES, Turn
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """What the server needs from a chat completions request."""
+
+    model: str
+    turns: list[Turn]
+    stream: bool
+    include_usage: bool
+
+
+def parse_chat_request(body: bytes, *, models: tuple[str, ...], default_model: str) -> ChatRequest:
+    """Decode and check the body; raise `BadRequest` naming the offending field."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadRequest(f"request body is not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise BadRequest("request body must be a JSON object")
+
+    model = data.get("model", default_model)
+    if model is None:
+        model = default_model
+    if not isinstance(model, str):
+        raise BadRequest("'model' must be a string", param="model")
+    if model not in models:
+        raise BadRequest(
+            f"unsupported model {model!r}; supported models: {', '.join(models)}",
+            code="model_not_found",
+            param="model",
+        )
+
+    stream = data.get("stream", False)
+    if stream is None:
+        stream = False
+    if not isinstance(stream, bool):
+        raise BadRequest("'stream' must be a boolean", param="stream")
+
+    options = data.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise BadRequest("'stream_options' must be an object", param="stream_options")
+    include_usage = bool(options and options.get("include_usage"))
+
+    return ChatRequest(
+        model=model,
+        turns=_parse_messages(data.get("messages")),
+        stream=stream,
+        include_usage=include_usage,
+    )
+
+
+def _parse_messages(messages: Any) -> list[Turn]:
+    if messages is None:
+        raise BadRequest("'messages' is required", param="messages")
+    if not isinstance(messages, list):
+        raise BadRequest("'messages' must be a list", param="messages")
+    if not messages:
+        raise BadRequest("'messages' must not be empty", param="messages")
+    return [_parse_message(i, m) for i, m in enumerate(messages)]
+
+
+def _parse_message(index: int, message: Any) -> Turn:
+    param = f"messages[{index}]"
+    if not isinstance(message, dict):
+        raise BadRequest(f"{param} must be an object", param=param)
+    role = message.get("role")
+    if role is None:
+        raise BadRequest(f"{param} has no 'role'", param=f"{param}.role")
+    if role not in ROLES:
+        raise BadRequest(
+            f"{param}.role {role!r} is not supported; use one of: {', '.join(ROLES)}",
+            param=f"{param}.role",
+        )
+    if "content" not in message or message["content"] is None:
+        raise BadRequest(f"{param} has no 'content'", param=f"{param}.content")
+    return Turn(role, _content_text(message["content"], f"{param}.content"))
+
+
+def _content_text(content: Any, param: str) -> str:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise BadRequest(f"{param} must be a string or a list of text parts", param=param)
+    texts = []
+    for i, part in enumerate(content):
+        if not isinstance(part, dict) or part.get("type") != "text":
+            raise BadRequest(
+                f"{param}[{i}] must be a text part (only text is supported)", param=param
+            )
+        text = part.get("text")
+        if not isinstance(text, str):
+            raise BadRequest(f"{param}[{i}].text must be a string", param=param)
+        texts.append(text)
+    return "\n".join(texts)

@@ -1,0 +1,131 @@
+"""One CLI process: start it in its own process group, feed it, read its lines, end it.
+
+This layer knows nothing of HTTP or of the stream-json schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+
+from server.errors import CliUnavailable
+from server.line_framer import LineFramer
+
+log = logging.getLogger(__name__)
+
+_READ_SIZE = 64 * 1024
+_STDERR_TAIL_BYTES = 4096
+
+
+class CliProcess:
+    """A started CLI process with pipes on stdin, stdout and stderr."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, workdir: str, max_line_bytes: int):
+        self._proc = proc
+        self._workdir = workdir
+        self._max_line_bytes = max_line_bytes
+        self._stderr_tail = bytearray()
+        self._stderr_task = asyncio.create_task(self._drain_stderr())
+        self.started_at = asyncio.get_running_loop().time()
+
+    @classmethod
+    async def start(
+        cls, argv: list[str], *, env: Mapping[str, str], max_line_bytes: int
+    ) -> CliProcess:
+        """Spawn `argv` in an empty scratch directory and a new process group."""
+        workdir = tempfile.mkdtemp(prefix="cli-")
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=workdir,
+                env=dict(env),
+                start_new_session=True,
+            )
+        except OSError as e:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise CliUnavailable(f"could not start the CLI {argv[0]!r}: {e}") from e
+        return cls(proc, workdir, max_line_bytes)
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.returncode
+
+    @property
+    def stderr_tail(self) -> str:
+        """The last few KiB the process wrote to stderr."""
+        return self._stderr_tail.decode("utf-8", errors="replace").strip()
+
+    async def send(self, data: bytes) -> None:
+        """Write `data` to stdin and close it; a process that already died is not an error here."""
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(data)
+            await stdin.drain()
+            stdin.close()
+        except (BrokenPipeError, ConnectionResetError):
+            log.debug("pid %d closed its stdin early", self.pid)
+
+    async def lines(self) -> AsyncIterator[str]:
+        """Yield stdout lines as they complete; raises `LineTooLong` past the cap."""
+        stdout = self._proc.stdout
+        assert stdout is not None
+        framer = LineFramer(self._max_line_bytes)
+        while chunk := await stdout.read(_READ_SIZE):
+            for line in framer.push(chunk):
+                yield line
+        for line in framer.flush():
+            yield line
+
+    async def wait(self) -> int:
+        """Wait for the process to exit and return its exit code."""
+        return await self._proc.wait()
+
+    def signal(self, sig: signal.Signals) -> None:
+        """Send `sig` to the whole process group (the CLI and anything it started)."""
+        try:
+            os.killpg(self._proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    async def close(self, grace: float) -> None:
+        """End the process group: SIGTERM, SIGKILL after `grace` seconds; reap; clean up."""
+        try:
+            self.signal(signal.SIGTERM)
+            # Drop our ends of stdin and stdout at once: unread output must not keep the pipe
+            # (and so `wait()`, which waits for every pipe) open. Process has no public way.
+            transport = self._proc._transport  # type: ignore[attr-defined]
+            for fd in (0, 1):
+                pipe = transport.get_pipe_transport(fd)
+                if pipe is not None:
+                    pipe.close()
+            try:
+                async with asyncio.timeout(grace):
+                    await self._proc.wait()
+            except TimeoutError:
+                self.signal(signal.SIGKILL)
+                await self._proc.wait()
+            # Leftover members of the group (none for the real CLI) go with the leader.
+            self.signal(signal.SIGKILL)
+            await self._stderr_task
+        finally:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+
+    async def _drain_stderr(self) -> None:
+        stderr = self._proc.stderr
+        assert stderr is not None
+        while chunk := await stderr.read(_READ_SIZE):
+            self._stderr_tail += chunk
+            del self._stderr_tail[:-_STDERR_TAIL_BYTES]

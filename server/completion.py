@@ -1,0 +1,97 @@
+"""Run one prompt through one CLI process and yield its answer as typed events.
+
+Owns the rules that turn CLI behaviour into success or `CliFailure`: the first-token
+deadline, `is_error` results, non-zero exits, and over-long lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+
+from server.cli_command import stdin_message
+from server.cli_process import CliProcess
+from server.errors import CliFailure, CliTimeout
+from server.events import ApiRetry, PlainText, Result, TextDelta
+from server.line_framer import LineTooLong
+from server.parser import parse_line
+
+log = logging.getLogger(__name__)
+
+# How long a CLI that closed its stdout may take to exit before that counts as a failure.
+_EXIT_WAIT = 5.0
+
+
+async def run_prompt(
+    proc: CliProcess, prompt: str, *, first_token_timeout: float
+) -> AsyncGenerator[TextDelta | PlainText | Result, None]:
+    """Send `prompt` to `proc` and yield text deltas, plain-text lines and then one `Result`.
+
+    Raises `CliFailure` (or `CliTimeout`) when the CLI fails; the caller owns `proc` and ends it.
+    """
+    deadline = asyncio.get_running_loop().time() + first_token_timeout
+    try:
+        async with asyncio.timeout_at(deadline):
+            await proc.send(stdin_message(prompt))
+    except TimeoutError:
+        raise CliTimeout("the CLI did not read its prompt within the first-token timeout") from None
+    seen_text = False
+    last_retry: ApiRetry | None = None
+    plain: list[str] = []
+    async with aclosing(proc.lines()) as lines:
+        while True:
+            try:
+                if seen_text:
+                    line = await anext(lines)
+                else:
+                    async with asyncio.timeout_at(deadline):
+                        line = await anext(lines)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise CliTimeout(_timeout_message(first_token_timeout, last_retry)) from None
+            except LineTooLong as e:
+                raise CliFailure(str(e), code="cli_output_too_long") from e
+            event = parse_line(line)
+            if isinstance(event, TextDelta):
+                seen_text = True
+                yield event
+            elif isinstance(event, Result):
+                if event.is_error:
+                    raise CliFailure(_result_error_message(event))
+                yield event
+                return
+            elif isinstance(event, ApiRetry):
+                last_retry = event
+                log.warning("CLI pid %d retrying upstream: %s", proc.pid, event)
+            elif isinstance(event, PlainText):
+                plain.append(event.text)
+                yield event
+    yield await _result_at_exit(proc, plain)
+
+
+async def _result_at_exit(proc: CliProcess, plain: list[str]) -> Result:
+    """The CLI closed stdout with no `result` line: its exit code decides."""
+    try:
+        async with asyncio.timeout(_EXIT_WAIT):
+            code = await proc.wait()
+    except TimeoutError:
+        raise CliFailure("the CLI closed its output but did not exit") from None
+    if code != 0:
+        detail = proc.stderr_tail or "\n".join(plain[-5:]) or "no output"
+        raise CliFailure(f"the CLI exited with code {code} before finishing: {detail}")
+    return Result(text="\n".join(plain), is_error=False, usage=None)
+
+
+def _result_error_message(result: Result) -> str:
+    status = f" (upstream status {result.api_error_status})" if result.api_error_status else ""
+    return f"the CLI reported an error{status}: {result.text or 'no details'}"
+
+
+def _timeout_message(timeout: float, retry: ApiRetry | None) -> str:
+    message = f"the CLI gave no text within the first-token timeout of {timeout:g} s"
+    if retry is not None:
+        message += f"; it was retrying an upstream error ({retry.status} {retry.error})"
+    return message

@@ -1,0 +1,78 @@
+"""OpenAI's response shapes: completions, stream chunks, usage and the models list."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.events import Usage
+
+
+def usage_dict(usage: Usage | None) -> dict[str, int]:
+    """OpenAI's `usage` object; zeros where the CLI reported nothing."""
+    usage = usage or Usage(0, 0)
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+@dataclass
+class CompletionIds:
+    """The id, creation time and model shared by every chunk of one completion."""
+
+    model: str
+    id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex}")
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    def completion(self, content: str, usage: Usage | None) -> dict[str, Any]:
+        """A whole `chat.completion` object."""
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": usage_dict(usage),
+        }
+
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        """One `chat.completion.chunk` with a single choice."""
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        }
+
+    def usage_chunk(self, usage: Usage | None) -> dict[str, Any]:
+        """The closing chunk with `choices: []` sent for `stream_options.include_usage`."""
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [],
+            "usage": usage_dict(usage),
+        }
+
+
+def models_list(models: tuple[str, ...], created: int) -> dict[str, Any]:
+    """`GET /v1/models` in OpenAI's list shape."""
+    return {
+        "object": "list",
+        "data": [
+            {"id": name, "object": "model", "created": created, "owned_by": "server"}
+            for name in models
+        ],
+    }

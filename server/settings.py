@@ -1,0 +1,180 @@
+"""The server's settings: built once from flags, then environment variables, then defaults."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+ENV_PREFIX = "SERVER_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs; nothing below `__main__` reads the environment."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cli: str = "claude"
+    api_key: str | None = None
+    allow_unauthenticated: bool = False
+    models: tuple[str, ...] = ("haiku", "sonnet", "opus")
+    default_model: str = "sonnet"
+    first_token_timeout: float = 30.0
+    max_concurrency: int = 4
+    queue_timeout: float = 5.0
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_line_bytes: int = 4 * 1024 * 1024
+    kill_grace: float = 0.05
+    log_level: str = "info"
+    cli_env: Mapping[str, str] = field(default_factory=dict)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+    return value
+
+
+def _model_list(text: str) -> tuple[str, ...]:
+    models = tuple(m.strip() for m in text.split(",") if m.strip())
+    if not models:
+        raise argparse.ArgumentTypeError("needs at least one model name")
+    return models
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+# (flag, type, help); the environment variable is SERVER_ + the flag in upper snake case.
+_OPTIONS: list[tuple[str, object, str]] = [
+    ("--host", str, "interface to bind (default %(default)s)"),
+    ("--port", int, "port to listen on (default %(default)s)"),
+    ("--cli", str, "the CLI executable to run for each answer (default %(default)s)"),
+    ("--api-key", str, "require 'Authorization: Bearer KEY' on every /v1 route"),
+    (
+        "--models",
+        _model_list,
+        "comma-separated model names clients may ask for "
+        "(default haiku,sonnet,opus); each is passed to the CLI as --model",
+    ),
+    ("--default-model", str, "model used when a request names none (default %(default)s)"),
+    (
+        "--first-token-timeout",
+        _positive_float,
+        "seconds the CLI may take to give its first "
+        "text before it is killed and the client gets an error (default %(default)s)",
+    ),
+    ("--max-concurrency", _positive_int, "CLI processes answering at once (default %(default)s)"),
+    (
+        "--queue-timeout",
+        _positive_float,
+        "seconds a request over the concurrency cap waits "
+        "for a slot before a 429 (default %(default)s)",
+    ),
+    ("--max-body-bytes", _positive_int, "largest request body accepted (default %(default)s)"),
+    ("--max-line-bytes", _positive_int, "longest CLI output line accepted (default %(default)s)"),
+    (
+        "--kill-grace",
+        _positive_float,
+        "seconds between SIGTERM and SIGKILL when a CLI is ended (default %(default)s)",
+    ),
+    ("--log-level", str, "debug, info, warning or error (default %(default)s)"),
+]
+
+
+def env_var(flag: str) -> str:
+    """The environment variable that stands in for `flag`."""
+    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `python -m server` argument parser, every flag with its environment variable."""
+    defaults = Settings()
+    parser = argparse.ArgumentParser(
+        prog="python -m server",
+        description="An OpenAI-compatible streaming /v1/chat/completions server that answers "
+        "through a coding-agent CLI (the Claude Code CLI), one process per request. Every "
+        "flag can also be set by the environment variable shown in brackets.",
+    )
+    for flag, kind, help_text in _OPTIONS:
+        dest = flag.lstrip("-").replace("-", "_")
+        default = getattr(defaults, dest)
+        if isinstance(default, tuple):
+            default = ",".join(default)
+        parser.add_argument(flag, type=kind, default=default, help=f"{help_text} [{env_var(flag)}]")
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        default=False,
+        help="allow binding a non-loopback host without --api-key [SERVER_ALLOW_UNAUTHENTICATED]",
+    )
+    return parser
+
+
+def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
+    """Build `Settings` from `argv` over `environ`; exits with a usage error on bad values."""
+    parser = build_parser()
+    env_args: list[str] = []
+    for action in parser._actions:
+        flag = next((s for s in action.option_strings if s.startswith("--")), None)
+        if flag is None or flag == "--help" or env_var(flag) not in environ:
+            continue
+        value = environ[env_var(flag)]
+        if action.nargs == 0:
+            env_args += [flag] if _flag(value) else []
+        else:
+            env_args.append(f"{flag}={value}")
+    args = parser.parse_args([*env_args, *argv])
+    models = args.models if isinstance(args.models, tuple) else _model_list(args.models)
+    if args.default_model not in models:
+        parser.error(f"--default-model {args.default_model!r} is not one of --models {models}")
+    if not args.api_key and not args.allow_unauthenticated and not _is_loopback(args.host):
+        parser.error(
+            f"refusing to serve {args.host} without --api-key; "
+            "pass --allow-unauthenticated to do so anyway"
+        )
+    return Settings(
+        host=args.host,
+        port=args.port,
+        cli=args.cli,
+        api_key=args.api_key or None,
+        allow_unauthenticated=args.allow_unauthenticated,
+        models=models,
+        default_model=args.default_model,
+        first_token_timeout=args.first_token_timeout,
+        max_concurrency=args.max_concurrency,
+        queue_timeout=args.queue_timeout,
+        max_body_bytes=args.max_body_bytes,
+        max_line_bytes=args.max_line_bytes,
+        kill_grace=args.kill_grace,
+        log_level=args.log_level,
+        cli_env=cli_environment(environ),
+    )
+
+
+def cli_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The CLI's environment: ours, with the CLI's own background traffic off by default."""
+    env = dict(environ)
+    env.setdefault("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+    env.setdefault("DISABLE_TELEMETRY", "1")
+    return env
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,42 @@
+"""A cap on CLI processes running at once, with a bounded wait for a free slot."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from server.errors import Busy
+
+
+class Slots:
+    """At most `limit` holders at once; a newcomer waits `queue_timeout` seconds, then `Busy`."""
+
+    def __init__(self, limit: int, queue_timeout: float):
+        self._semaphore = asyncio.Semaphore(limit)
+        self._limit = limit
+        self._queue_timeout = queue_timeout
+        self.in_use = 0
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        """Hold one slot for the duration of the block."""
+        try:
+            async with asyncio.timeout(self._queue_timeout):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            raise Busy(
+                f"all {self._limit} CLI slots are busy; try again shortly",
+                retry_after=max(1, math.ceil(self._queue_timeout)),
+            ) from None
+        self.in_use += 1
+        try:
+            yield
+        finally:
+            self.in_use -= 1
+            self._semaphore.release()

@@ -1,0 +1,135 @@
+"""A client that hangs up ends its CLI at once; so does shutdown; nothing is left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+
+import aiohttp
+
+from server.state import SLOTS, SUPERVISOR
+from tests.conftest import pid_alive, pid_running, wait_until
+
+LONG = " ".join(f"word{i}" for i in range(400))
+BODY = {"messages": [{"role": "user", "content": "Tell me a long story."}], "stream": True}
+
+
+def slow_settings(fake_settings, delay: float = 0.05, **overrides):
+    env = {"FAKE_CLI_DELAY": str(delay), "FAKE_CLI_ANSWER": LONG}
+    return fake_settings("slow", fake_env=env, **overrides)
+
+
+async def read_first_content(response: aiohttp.ClientResponse) -> None:
+    async for line in response.content:
+        if line.startswith(b"data: {") and b'"content"' in line:
+            return
+
+
+async def test_disconnect_mid_stream_kills_the_cli(serve, fake_settings, records):
+    server = await serve(slow_settings(fake_settings, 0.5))
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(server.make_url("/v1/chat/completions"), json=BODY)
+        await read_first_content(response)
+        [record] = records.all()
+        assert pid_alive(record["pid"])
+        response.close()  # what Pipecat's OpenAI client does when the user barges in
+    # The CLI sleeps 0.5 s between tokens: it is ended, not left to notice a broken pipe.
+    assert await wait_until(lambda: not pid_alive(record["pid"]), 0.4)
+    supervisor = server.app[SUPERVISOR]
+    assert await wait_until(lambda: supervisor.live == 0, 1.0)
+    assert server.app[SLOTS].in_use == 0
+
+
+async def test_disconnect_while_waiting_for_first_line(serve, fake_settings, records):
+    server = await serve(fake_settings("hang"))
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(server.make_url("/v1/chat/completions"), json=BODY)
+        [record] = await records.wait_for(key="stdin")
+        response.close()
+    assert await wait_until(lambda: not pid_alive(record["pid"]), 1.0)
+
+
+async def test_sigterm_ignoring_cli_and_its_children_are_killed(serve, fake_settings, records):
+    env = {"FAKE_CLI_IGNORE_TERM": "1", "FAKE_CLI_CHILD": "1"}
+    server = await serve(fake_settings("hang", fake_env=env, kill_grace=0.05))
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(server.make_url("/v1/chat/completions"), json=BODY)
+        [record] = await records.wait_for(key="stdin")
+        assert pid_alive(record["child_pid"])
+        response.close()
+    assert await wait_until(lambda: not pid_alive(record["pid"]), 1.0)  # reaped by us
+    assert not pid_running(record["child_pid"])  # dead; init reaps the orphan
+
+
+async def test_shutdown_ends_open_streams_and_their_clis(serve, fake_settings, records):
+    server = await serve(slow_settings(fake_settings))
+    async with aiohttp.ClientSession() as session:
+        responses = [
+            await session.post(server.make_url("/v1/chat/completions"), json=BODY) for _ in range(3)
+        ]
+        for response in responses:
+            await read_first_content(response)
+        pids = records.pids()
+        assert len(pids) == 3
+        await asyncio.wait_for(server.close(), 5)
+        assert not any(map(pid_alive, pids))
+        for response in responses:
+            rest = await response.read()
+            assert b"[DONE]" not in rest
+            response.close()
+
+
+async def test_over_capacity_waits_then_gets_429(serve, fake_settings, records):
+    settings = fake_settings("hang", max_concurrency=1, queue_timeout=0.2, first_token_timeout=0.5)
+    server = await serve(settings)
+    url = server.make_url("/v1/chat/completions")
+    async with aiohttp.ClientSession() as session:
+        first = await session.post(url, json=BODY)
+        await records.wait_for(key="stdin")
+        async with session.post(url, json=BODY) as second:
+            assert second.status == 429
+            assert second.headers["Retry-After"] == "1"
+            assert (await second.json())["error"]["type"] == "rate_limit_error"
+        first.close()
+        assert await wait_until(lambda: server.app[SLOTS].in_use == 0, 1.0)
+        async with session.post(url, json={**BODY, "stream": False}) as third:
+            assert third.status == 504  # a slot came free; this CLI hangs as well
+    assert len(records.all()) == 2
+
+
+async def test_churn_of_cancelled_requests_leaves_nothing(serve, fake_settings, records):
+    server = await serve(slow_settings(fake_settings, 0.01, max_concurrency=8))
+    url = server.make_url("/v1/chat/completions")
+    fds_before = len(os.listdir("/proc/self/fd"))
+    rng = random.Random(7)
+
+    async def one(session: aiohttp.ClientSession) -> None:
+        async with session.post(url, json=BODY) as response:
+            deadline = rng.uniform(0.0, 0.15)
+            try:
+                async with asyncio.timeout(deadline):
+                    async for _ in response.content:
+                        pass
+            except TimeoutError:
+                response.close()
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8)) as session:
+        await asyncio.gather(*(one(session) for _ in range(200)))
+    supervisor = server.app[SUPERVISOR]
+    assert await wait_until(lambda: supervisor.live == 0, 5.0)
+    pids = records.pids()
+    assert len(pids) >= 150  # some are cancelled before their CLI wrote its record
+    assert not any(map(pid_alive, pids))
+    assert len(os.listdir("/proc/self/fd")) <= fds_before + 2
+    assert supervisor.spawned == 200 or supervisor.spawned >= len(pids)
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("reap-cli")]
+
+
+async def test_client_can_finish_reading_after_done(serve, fake_settings):
+    server = await serve(fake_settings())
+    async with aiohttp.ClientSession() as session:
+        async with session.post(server.make_url("/v1/chat/completions"), json=BODY) as r:
+            lines = [json.loads(x[6:]) for x in (await r.text()).split("\n\n") if x[6:7] == "{"]
+    assert lines[-1]["choices"][0]["finish_reason"] == "stop"
