@@ -40,6 +40,7 @@ async def run_prompt(
     seen_text = False
     last_retry: ApiRetry | None = None
     plain: list[str] = []
+    streamed: list[str] = []
     async with aclosing(proc.lines()) as lines:
         while True:
             try:
@@ -57,10 +58,13 @@ async def run_prompt(
             event = parse_line(line)
             if isinstance(event, TextDelta):
                 seen_text = True
+                streamed.append(event.text)
                 yield event
             elif isinstance(event, Result):
                 if event.is_error:
                     raise CliFailure(_result_error_message(event))
+                if rest := _unstreamed_rest(event.text, "".join(streamed), proc.pid):
+                    yield TextDelta(rest)
                 yield event
                 return
             elif isinstance(event, ApiRetry):
@@ -83,6 +87,21 @@ async def _result_at_exit(proc: CliProcess, plain: list[str]) -> Result:
         detail = proc.stderr_tail or "\n".join(plain[-5:]) or "no output"
         raise CliFailure(f"the CLI exited with code {code} before finishing: {detail}")
     return Result(text="\n".join(plain), is_error=False, usage=None)
+
+
+def _unstreamed_rest(final: str, streamed: str, pid: int) -> str:
+    """The end of the answer that was never streamed as deltas.
+
+    When an upstream stream breaks mid-answer, the real CLI retries without streaming and
+    reports the whole answer only in its `result`; the caller must still get all of it.
+    A CLI that streamed nothing at all gives its whole answer this way.
+    """
+    if len(final) <= len(streamed):
+        return ""
+    if not final.startswith(streamed):
+        log.warning("CLI pid %d: final answer differs from the streamed text; keeping that", pid)
+        return ""
+    return final[len(streamed) :]
 
 
 def _result_error_message(result: Result) -> str:

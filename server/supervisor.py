@@ -35,6 +35,11 @@ class CliSupervisor:
         """Processes started and not yet fully reaped."""
         return len(self._live)
 
+    @property
+    def live_pids(self) -> list[int]:
+        """The pids of processes started and not yet fully reaped."""
+        return [proc.pid for proc in self._live]
+
     async def spawn(self, model: str) -> CliProcess:
         """Start a CLI process for `model`, waiting on stdin for its prompt."""
         proc = await CliProcess.start(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
+import shutil
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,6 +17,11 @@ from aiohttp.test_utils import TestServer
 
 from server.app import create_app
 from server.settings import Settings, cli_environment
+from tests import fake_anthropic
+
+ROOT = Path(__file__).parents[1]
+CLAUDE_CODE_VERSION = "2.1.197"
+CLAUDE_CODE_DIR = ROOT / ".deps" / "claude-code"
 
 FAKE_CLI = Path(__file__).parent / "fake_cli.py"
 
@@ -122,3 +130,78 @@ async def serve() -> AsyncIterator[Callable[[Settings], object]]:
     yield start
     for server in servers:
         await server.close()
+
+
+def missing_dependency(reason: str) -> None:
+    """Skip for lack of `reason` on a developer's machine; fail on CI, where it must be there."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: tests that need it must run)")
+    pytest.skip(reason)
+
+
+def _claude_version(binary: Path) -> str:
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60)
+    except OSError:
+        return ""
+    return out.stdout.split(" ")[0]
+
+
+@pytest.fixture(scope="session")
+def claude_cli() -> Path:
+    """The real Claude Code CLI, pinned, installed once with npm into .deps/ and reused."""
+    binary = CLAUDE_CODE_DIR / "node_modules" / ".bin" / "claude"
+    CLAUDE_CODE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CLAUDE_CODE_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # several test runs may share the checkout
+        if _claude_version(binary) != CLAUDE_CODE_VERSION:
+            npm = shutil.which("npm")
+            if npm is None:
+                missing_dependency("npm is not installed, so the real Claude Code CLI cannot be")
+            package = f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"
+            subprocess.run(
+                [
+                    npm,
+                    "install",
+                    "--prefix",
+                    str(CLAUDE_CODE_DIR),
+                    "--no-audit",
+                    "--no-fund",
+                    "--no-save",
+                    package,
+                ],
+                check=True,
+                timeout=900,
+                stdout=subprocess.DEVNULL,
+            )
+        assert _claude_version(binary) == CLAUDE_CODE_VERSION
+    return binary
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[tuple[fake_anthropic.Upstream, str]]:
+    """The fake Anthropic Messages API on a free loopback port, and its base URL."""
+    state = fake_anthropic.Upstream()
+    server = TestServer(fake_anthropic.create_app(state), host="127.0.0.1")
+    await server.start_server()
+    yield state, str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+@pytest.fixture
+def real_settings(
+    claude_cli: Path, upstream: tuple[fake_anthropic.Upstream, str], tmp_path: Path
+) -> Callable[..., Settings]:
+    """Settings that run the real CLI against the fake upstream, with a HOME of its own."""
+
+    def make(**overrides) -> Settings:
+        home = tmp_path / "home"
+        home.mkdir(exist_ok=True)
+        ours = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE"))}
+        env = cli_environment(ours)
+        env.update(
+            {"HOME": str(home), "ANTHROPIC_BASE_URL": upstream[1], "ANTHROPIC_API_KEY": "sk-test"}
+        )
+        return Settings(cli=str(claude_cli), cli_env=env, **overrides)
+
+    return make

@@ -5,7 +5,7 @@ It reads one stream-json user message from stdin and answers with the same line 
 real CLI prints. The environment picks its behaviour:
 
     FAKE_CLI_MODE        normal | slow | crash | error | hang | retry | plain | huge | garbage
-                         | subagent
+                         | subagent | truncated
     FAKE_CLI_ANSWER      the answer's text (default: "Paris is the capital of France.")
     FAKE_CLI_DELAY       seconds between text deltas (default 0; "slow" uses 0.05)
     FAKE_CLI_RECORD_DIR  where to write <pid>.json: argv, cwd, pid, stdin, timestamps
@@ -143,6 +143,8 @@ def main() -> int:
         text_delta(token)
         if i == 0:
             save()
+        if MODE == "truncated" and i == 1:
+            break
         if MODE == "crash" and i == 1:
             sys.stderr.write("fake CLI crashed: segmentation fault\n")
             sys.stderr.flush()

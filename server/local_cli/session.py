@@ -1,0 +1,60 @@
+"""One session: answer each stdin user message in turn, keeping the conversation so far."""
+
+from __future__ import annotations
+
+import time
+
+from server.local_cli.conversation import chat_messages, prompt_turns, read_user_message
+from server.local_cli.model import LocalModel
+from server.local_cli.output import StreamJsonWriter
+from server.local_cli.trace import TokenTrace
+from server.prompt import Turn
+
+
+class Session:
+    """Like the real CLI, later messages on the same stdin continue the same conversation."""
+
+    def __init__(
+        self,
+        model: LocalModel,
+        writer: StreamJsonWriter,
+        trace: TokenTrace,
+        *,
+        instruction: str,
+        max_tokens: int,
+    ):
+        self._model = model
+        self._writer = writer
+        self._trace = trace
+        self._instruction = instruction
+        self._max_tokens = max_tokens
+        self._turns: list[Turn] = []
+
+    def answer(self, line: bytes) -> None:
+        """Answer one stdin line, printing its output lines; raises `LocalCliError` on failure."""
+        started = time.monotonic()
+        turns = self._turns + prompt_turns(read_user_message(line))
+        first_text_at: float | None = None
+
+        def on_text(text: str) -> None:
+            nonlocal first_text_at
+            if first_text_at is None:
+                first_text_at = time.monotonic()
+            self._writer.text_delta(text)
+            self._trace.token()
+
+        self._writer.message_start()
+        completion = self._model.chat(
+            chat_messages(turns, self._instruction), max_tokens=self._max_tokens, on_text=on_text
+        )
+        self._writer.message_end(completion)
+        self._writer.result(
+            completion,
+            duration_ms=_ms(time.monotonic() - started),
+            ttft_ms=None if first_text_at is None else _ms(first_text_at - started),
+        )
+        self._turns = [*turns, Turn("assistant", completion.text)]
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)

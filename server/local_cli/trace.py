@@ -1,0 +1,40 @@
+"""An optional timing trace: one JSON line per generated token, for tests and benchmarks.
+
+Each line is `{"pid": ..., "event": "ready" | "token", "time": <time.time()>}`; `ready`
+also carries the model's `load_seconds`. Lines are appended and flushed one by one, so a
+reader sees each token's time while the answer is still being generated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, TextIO
+
+
+class TokenTrace:
+    """Appends timing lines to a file, or does nothing when made without one."""
+
+    def __init__(self, file: TextIO | None):
+        self._file = file
+        self._pid = os.getpid()
+
+    @classmethod
+    def open(cls, path: str | None) -> TokenTrace:
+        """A trace appending to `path`, or a no-op trace when `path` is empty or None."""
+        return cls(open(path, "a", encoding="utf-8") if path else None)
+
+    def ready(self, load_seconds: float) -> None:
+        """The model is loaded and the process is about to wait on stdin."""
+        self._write("ready", load_seconds=round(load_seconds, 4))
+
+    def token(self) -> None:
+        """One piece of text was generated and printed."""
+        self._write("token")
+
+    def _write(self, event: str, **extra: Any) -> None:
+        if self._file is not None:
+            record = {"pid": self._pid, "event": event, "time": time.time(), **extra}
+            self._file.write(json.dumps(record) + "\n")
+            self._file.flush()
