@@ -12,8 +12,9 @@ from server.middleware import auth_middleware, errors_middleware
 from server.openai_format import models_list
 from server.settings import Settings
 from server.slots import Slots
-from server.state import SETTINGS, SLOTS, SUPERVISOR
+from server.state import POOLS, SETTINGS, SLOTS, SUPERVISOR
 from server.supervisor import CliSupervisor
+from server.warm_pool import WarmPools
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -38,18 +39,26 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _cli_processes(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    app[SUPERVISOR] = CliSupervisor(
+    supervisor = app[SUPERVISOR] = CliSupervisor(
         cli=settings.cli,
         env=settings.cli_env,
         max_line_bytes=settings.max_line_bytes,
         kill_grace=settings.kill_grace,
     )
+    app[POOLS] = WarmPools(
+        supervisor,
+        size=settings.warm,
+        max_age=settings.warm_max_age,
+        preload=(settings.default_model,),
+    )
+    app[POOLS].start()
     yield
-    await app[SUPERVISOR].aclose()
+    await _end_cli_processes(app)
 
 
 async def _end_cli_processes(app: web.Application) -> None:
     # Runs before open streams are cancelled: each one ends with an error event, not silence.
+    await app[POOLS].aclose()
     await app[SUPERVISOR].aclose()
 
 
@@ -61,12 +70,19 @@ async def _models(request: web.Request) -> web.Response:
 
 
 async def _health(request: web.Request) -> web.Response:
-    supervisor, slots = request.app[SUPERVISOR], request.app[SLOTS]
+    supervisor, slots, pools = request.app[SUPERVISOR], request.app[SLOTS], request.app[POOLS]
+    idle_or_ending = pools.idle_pids() | set(supervisor.ending_pids)
+    serving = sorted(set(supervisor.live_pids) - idle_or_ending)
     return web.json_response(
         {
             "status": "ok",
             "cli": request.app[SETTINGS].cli,
-            "processes": {"live": supervisor.live, "spawned": supervisor.spawned},
+            "processes": {
+                "live": supervisor.live,
+                "spawned": supervisor.spawned,
+                "serving_pids": serving,
+            },
             "slots": {"in_use": slots.in_use, "limit": slots.limit},
+            "warm": request.app[POOLS].stats(),
         }
     )

@@ -15,7 +15,7 @@ from server.errors import BadRequest, CliFailure
 from server.events import PlainText, Result, TextDelta
 from server.openai_format import CompletionIds
 from server.prompt import flatten
-from server.state import SETTINGS, SLOTS, SUPERVISOR
+from server.state import POOLS, SETTINGS, SLOTS, SUPERVISOR
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +33,22 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         ) from None
     chat = parse_chat_request(body, models=settings.models, default_model=settings.default_model)
     prompt = flatten(chat.turns)
-    supervisor = request.app[SUPERVISOR]
-    async with request.app[SLOTS].hold():
-        proc = await supervisor.spawn(chat.model)
-        try:
-            run = run_prompt(proc, prompt, first_token_timeout=settings.first_token_timeout)
-            if chat.stream:
-                return await _stream(request, run, proc.pid, chat)
-            return await _complete(run, chat)
-        finally:
-            supervisor.release(proc)
+    slots = request.app[SLOTS]
+    await slots.acquire()
+    try:
+        proc = await request.app[POOLS].acquire(chat.model)
+    except BaseException:
+        slots.release()
+        raise
+    try:
+        run = run_prompt(proc, prompt, first_token_timeout=settings.first_token_timeout)
+        if chat.stream:
+            return await _stream(request, run, proc.pid, chat)
+        return await _complete(run, chat)
+    finally:
+        # The process dies in the background; its slot comes free once it is reaped, so
+        # processes never outnumber slots, while the handler returns at once.
+        request.app[SUPERVISOR].release(proc).add_done_callback(lambda _: slots.release())
 
 
 async def _complete(run: Answer, chat: ChatRequest) -> web.Response:

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 _READ_SIZE = 64 * 1024
 _STDERR_TAIL_BYTES = 4096
+_HAS_PROC = os.path.isdir("/proc/self")
 
 
 class CliProcess:
@@ -61,6 +62,18 @@ class CliProcess:
     @property
     def returncode(self) -> int | None:
         return self._proc.returncode
+
+    def alive(self) -> bool:
+        """True unless the process has exited, even if its exit was not yet reaped."""
+        if self._proc.returncode is not None:
+            return False
+        if not _HAS_PROC:
+            return True
+        try:
+            with open(f"/proc/{self._proc.pid}/stat", "rb") as f:
+                return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+        except (OSError, IndexError):
+            return False
 
     @property
     def stderr_tail(self) -> str:

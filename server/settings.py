@@ -27,6 +27,8 @@ class Settings:
     max_body_bytes: int = 8 * 1024 * 1024
     max_line_bytes: int = 4 * 1024 * 1024
     kill_grace: float = 0.05
+    warm: int = 2
+    warm_max_age: float = 600.0
     log_level: str = "info"
     cli_env: Mapping[str, str] = field(default_factory=dict)
 
@@ -42,6 +44,13 @@ def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -88,6 +97,17 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "--kill-grace",
         _positive_float,
         "seconds between SIGTERM and SIGKILL when a CLI is ended (default %(default)s)",
+    ),
+    (
+        "--warm",
+        _non_negative_int,
+        "CLI processes per model kept started and waiting on stdin, "
+        "each used for one request; 0 spawns every process on demand (default %(default)s)",
+    ),
+    (
+        "--warm-max-age",
+        _positive_float,
+        "seconds after which an idle warm process is replaced (default %(default)s)",
     ),
     ("--log-level", str, "debug, info, warning or error (default %(default)s)"),
 ]
@@ -158,6 +178,8 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         max_body_bytes=args.max_body_bytes,
         max_line_bytes=args.max_line_bytes,
         kill_grace=args.kill_grace,
+        warm=args.warm,
+        warm_max_age=args.warm_max_age,
         log_level=args.log_level,
         cli_env=cli_environment(environ),
     )

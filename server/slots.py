@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from server.errors import Busy
 
@@ -23,9 +21,8 @@ class Slots:
     def limit(self) -> int:
         return self._limit
 
-    @asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
-        """Hold one slot for the duration of the block."""
+    async def acquire(self) -> None:
+        """Take a slot, waiting at most the queue timeout; raise `Busy` after that."""
         try:
             async with asyncio.timeout(self._queue_timeout):
                 await self._semaphore.acquire()
@@ -35,8 +32,8 @@ class Slots:
                 retry_after=max(1, math.ceil(self._queue_timeout)),
             ) from None
         self.in_use += 1
-        try:
-            yield
-        finally:
-            self.in_use -= 1
-            self._semaphore.release()
+
+    def release(self) -> None:
+        """Give a slot back."""
+        self.in_use -= 1
+        self._semaphore.release()

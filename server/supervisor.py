@@ -40,6 +40,11 @@ class CliSupervisor:
         """The pids of processes started and not yet fully reaped."""
         return [proc.pid for proc in self._live]
 
+    @property
+    def ending_pids(self) -> list[int]:
+        """The pids of processes released and not yet reaped."""
+        return [proc.pid for proc in self._closing]
+
     async def spawn(self, model: str) -> CliProcess:
         """Start a CLI process for `model`, waiting on stdin for its prompt."""
         proc = await CliProcess.start(

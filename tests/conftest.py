@@ -111,6 +111,7 @@ def fake_settings(records: Records, fake_cli: Path) -> Callable[..., Settings]:
         env.update({"FAKE_CLI_MODE": mode, "FAKE_CLI_RECORD_DIR": str(records.dir)})
         env.update(fake_env or {})
         overrides.setdefault("cli", str(fake_cli))
+        overrides.setdefault("warm", 0)  # cold unless a test asks for warm processes
         return Settings(cli_env=env, **overrides)
 
     return make
@@ -202,6 +203,7 @@ def real_settings(
         env.update(
             {"HOME": str(home), "ANTHROPIC_BASE_URL": upstream[1], "ANTHROPIC_API_KEY": "sk-test"}
         )
+        overrides.setdefault("warm", 0)
         return Settings(cli=str(claude_cli), cli_env=env, **overrides)
 
     return make

@@ -1,9 +1,9 @@
 """The local CLI's errors; each one ends the process with an `is_error` result line.
 
-    LocalCliError
-    ├── InputError    stdin held something other than a usable user message
-    ├── ModelError    the model could not be found, loaded, or asked (`status` as in HTTP)
-    └── OutputClosed  whoever read stdout has gone away
+LocalCliError
+├── InputError    stdin held something other than a usable user message
+├── ModelError    the model could not be found, loaded, or asked (`status` as in HTTP)
+└── OutputClosed  whoever read stdout has gone away
 """
 
 from __future__ import annotations

@@ -40,8 +40,8 @@ class Session:
             nonlocal first_text_at
             if first_text_at is None:
                 first_text_at = time.monotonic()
-            self._writer.text_delta(text)
             self._trace.token()
+            self._writer.text_delta(text)
 
         self._writer.message_start()
         completion = self._model.chat(
@@ -53,6 +53,7 @@ class Session:
             duration_ms=_ms(time.monotonic() - started),
             ttft_ms=None if first_text_at is None else _ms(first_text_at - started),
         )
+        self._trace.done()
         self._turns = [*turns, Turn("assistant", completion.text)]
 
 

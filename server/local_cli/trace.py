@@ -1,7 +1,8 @@
 """An optional timing trace: one JSON line per generated token, for tests and benchmarks.
 
-Each line is `{"pid": ..., "event": "ready" | "token", "time": <time.time()>}`; `ready`
-also carries the model's `load_seconds`. Lines are appended and flushed one by one, so a
+Each line is `{"pid": ..., "event": ..., "time": <time.time()>}`, the event being `ready`
+(with the model's `load_seconds`), `token` (written just before the token's own stdout line)
+or `done` (after an answer's `result` line). Lines are appended and flushed one by one, so a
 reader sees each token's time while the answer is still being generated.
 """
 
@@ -32,6 +33,10 @@ class TokenTrace:
     def token(self) -> None:
         """One piece of text was generated and printed."""
         self._write("token")
+
+    def done(self) -> None:
+        """An answer was finished and its result line printed."""
+        self._write("done")
 
     def _write(self, event: str, **extra: Any) -> None:
         if self._file is not None:

@@ -8,6 +8,7 @@ import os
 import random
 
 import aiohttp
+import pytest
 
 from server.state import SLOTS, SUPERVISOR
 from tests.conftest import pid_alive, pid_running, wait_until
@@ -27,18 +28,20 @@ async def read_first_content(response: aiohttp.ClientResponse) -> None:
             return
 
 
-async def test_disconnect_mid_stream_kills_the_cli(serve, fake_settings, records):
-    server = await serve(slow_settings(fake_settings, 0.5))
+@pytest.mark.parametrize("warm", [0, 2])
+async def test_disconnect_mid_stream_kills_the_cli(serve, fake_settings, records, warm):
+    server = await serve(slow_settings(fake_settings, 0.5, warm=warm))
     async with aiohttp.ClientSession() as session:
         response = await session.post(server.make_url("/v1/chat/completions"), json=BODY)
         await read_first_content(response)
-        [record] = records.all()
+        [record] = await records.wait_for(key="first_text")
         assert pid_alive(record["pid"])
         response.close()  # what Pipecat's OpenAI client does when the user barges in
     # The CLI sleeps 0.5 s between tokens: it is ended, not left to notice a broken pipe.
     assert await wait_until(lambda: not pid_alive(record["pid"]), 0.4)
     supervisor = server.app[SUPERVISOR]
-    assert await wait_until(lambda: supervisor.live == 0, 1.0)
+    assert await wait_until(lambda: supervisor.live == warm, 1.0)
+    assert record["pid"] not in supervisor.live_pids
     assert server.app[SLOTS].in_use == 0
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiohttp
 import openai
 import pytest
 
-from server.state import SUPERVISOR
+from server.state import POOLS, SUPERVISOR
 from tests.conftest import pid_alive, wait_until
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
@@ -178,3 +179,23 @@ async def test_long_history_over_300_kb(serve, real_settings, upstream, client_f
     text = prompt_text(state.streamed_requests()[-1])
     assert "Turn 0: The quick" in text and "Turn 399: The quick" in text
     assert text.index("Noted 398.") < text.index("What is the capital of France?")
+
+
+async def test_warm_real_cli_serves_without_a_spawn_and_ends_at_shutdown(
+    serve, real_settings, client_for
+):
+    server = await serve(real_settings(warm=1))
+    pools, supervisor = server.app[POOLS], server.app[SUPERVISOR]
+    assert await wait_until(lambda: pools.stats()["sonnet"]["idle"] == 1)
+    [warm_pid] = supervisor.live_pids
+    await asyncio.sleep(1.0)  # let it finish starting: it must still be waiting on stdin
+    assert pools.stats()["sonnet"]["died"] == 0
+    completion = await client_for(server).chat.completions.create(model="sonnet", messages=QUESTION)
+    assert completion.choices[0].message.content == "Paris is the capital of France."
+    stats = pools.stats()["sonnet"]
+    assert (stats["hits"], stats["misses"]) == (1, 0)
+    assert await wait_until(lambda: not pid_alive(warm_pid))
+    assert await wait_until(lambda: pools.stats()["sonnet"]["idle"] == 1)
+    pids = supervisor.live_pids
+    await server.close()
+    assert not any(map(pid_alive, pids))

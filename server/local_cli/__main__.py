@@ -1,0 +1,92 @@
+"""`python -m server.local_cli`: load the model, then answer stdin's user messages until EOF.
+
+Exit codes: 0 after stdin closes with every message answered; 1 after an error, which is
+always printed first as a `result` line with `is_error: true`; 2 for a usage error.
+The environment variable LOCAL_CLI_TRACE names a file to append per-token timing lines to.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+
+from server.local_cli.errors import LocalCliError, ModelError, OutputClosed
+from server.local_cli.model import MODEL_NAME, LocalModel, bundled_model_file
+from server.local_cli.options import MODEL_NAMES, Options, parse_options
+from server.local_cli.output import StreamJsonWriter
+from server.local_cli.session import Session
+from server.local_cli.trace import TokenTrace
+
+TRACE_ENV = "LOCAL_CLI_TRACE"
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> None:
+    """Run the local CLI with `argv` (default `sys.argv[1:]`) and exit with its code."""
+    options = parse_options(sys.argv[1:] if argv is None else argv)
+    _default_signals()
+    code = run(options, os.environ if environ is None else environ)
+    if code != 0:
+        _silence_stdout()
+    sys.exit(code)
+
+
+def run(options: Options, environ: Mapping[str, str]) -> int:
+    """Load the model, then answer each stdin line in turn; returns the exit code."""
+    writer = StreamJsonWriter(
+        sys.stdout.buffer, model=MODEL_NAME, partial_messages=options.partial_messages
+    )
+    try:
+        if options.model not in MODEL_NAMES:
+            raise ModelError(
+                f"unknown model {options.model!r}; this local CLI accepts "
+                f"{', '.join(MODEL_NAMES)} (all run {MODEL_NAME})"
+            )
+        # Loaded before stdin is read, so a process started ahead of its request has
+        # already paid for this by the time the prompt arrives.
+        path = options.model_file or bundled_model_file()
+        model = LocalModel.load(path, context_size=options.context_size)
+        trace = TokenTrace.open(environ.get(TRACE_ENV))
+        trace.ready(model.load_seconds)
+        writer.init()
+        session = Session(
+            model,
+            writer,
+            trace,
+            instruction=options.system_prompt,
+            max_tokens=options.max_tokens,
+        )
+        while line := sys.stdin.buffer.readline():
+            if line.strip():
+                session.answer(line)
+    except OutputClosed:
+        return 1
+    except LocalCliError as e:
+        try:
+            writer.error(str(e), status=getattr(e, "status", None))
+        except OutputClosed:
+            pass
+        return 1
+    return 0
+
+
+def _default_signals() -> None:
+    """SIGTERM and SIGINT end the process at once, even mid-generation in native code.
+
+    Python would run a handler only between bytecodes, which never happen while llama.cpp
+    evaluates a prompt; a parent may also have left SIGTERM ignored, which exec inherits.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _silence_stdout() -> None:
+    # Output that could not be written must not be retried (and fail again) at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""CLI processes started ahead of requests and waiting on stdin, so answers skip start-up.
+
+Each process serves exactly one request and is then discarded: the server stays stateless,
+since every request carries its whole flattened history. Only what is fixed at spawn (model,
+flags) is per pool; the prompt goes over stdin when the request comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from server.cli_process import CliProcess
+from server.errors import CliUnavailable
+from server.supervisor import CliSupervisor
+
+log = logging.getLogger(__name__)
+
+_RESPAWN_DELAY = 0.5
+
+
+@dataclass
+class PoolStats:
+    """Counters for one model's pool, reported by `/health`."""
+
+    hits: int = 0
+    misses: int = 0
+    died: int = 0
+    recycled: int = 0
+    spawn_failures: int = 0
+
+
+class ModelPool:
+    """Up to `size` idle processes for one model, refilled in the background."""
+
+    def __init__(self, supervisor: CliSupervisor, model: str, size: int, max_age: float):
+        self._supervisor = supervisor
+        self._model = model
+        self._size = size
+        self._max_age = max_age
+        self._idle: deque[CliProcess] = deque()
+        self._watchers: dict[CliProcess, asyncio.Task[None]] = {}
+        self._spawning = 0
+        self._refills: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self.stats = PoolStats()
+
+    @property
+    def idle(self) -> int:
+        return len(self._idle)
+
+    @property
+    def idle_pids(self) -> list[int]:
+        return [proc.pid for proc in self._idle]
+
+    def fill(self) -> None:
+        """Start spawning until idle plus in-flight spawns reach the pool size."""
+        while not self._closed and len(self._idle) + self._spawning < self._size:
+            self._spawning += 1
+            task = asyncio.create_task(self._spawn_one(), name=f"warm-{self._model}")
+            self._refills.add(task)
+            task.add_done_callback(self._refills.discard)
+
+    def take(self) -> CliProcess | None:
+        """Hand out a healthy idle process, or None; either way the pool starts refilling."""
+        now = asyncio.get_running_loop().time()
+        proc = None
+        while self._idle:
+            candidate = self._idle.popleft()
+            self._watchers.pop(candidate).cancel()
+            if not candidate.alive():
+                self.stats.died += 1
+                self._discard(candidate)
+            elif now - candidate.started_at > self._max_age:
+                self.stats.recycled += 1
+                self._discard(candidate)
+            else:
+                proc = candidate
+                break
+        if proc is None:
+            self.stats.misses += 1
+        else:
+            self.stats.hits += 1
+        self.fill()
+        return proc
+
+    def recycle_old(self) -> None:
+        """Replace idle processes older than the maximum age."""
+        now = asyncio.get_running_loop().time()
+        for proc in [p for p in self._idle if now - p.started_at > self._max_age]:
+            self._idle.remove(proc)
+            self._watchers.pop(proc).cancel()
+            self._discard(proc)
+            self.stats.recycled += 1
+
+    async def aclose(self) -> None:
+        """Stop refilling and end every idle process."""
+        self._closed = True
+        for task in list(self._refills):
+            task.cancel()
+        await asyncio.gather(*self._refills, return_exceptions=True)
+        for proc in list(self._idle):
+            self._idle.remove(proc)
+            self._watchers.pop(proc).cancel()
+            self._supervisor.release(proc)
+
+    async def _spawn_one(self) -> None:
+        try:
+            proc = await self._supervisor.spawn(self._model)
+        except CliUnavailable as e:
+            self.stats.spawn_failures += 1
+            log.warning("could not pre-start a CLI for %s: %s", self._model, e.message)
+            return
+        finally:
+            self._spawning -= 1
+        if self._closed:
+            self._supervisor.release(proc)
+            return
+        self._idle.append(proc)
+        self._watchers[proc] = asyncio.create_task(self._watch(proc), name=f"watch-{proc.pid}")
+
+    async def _watch(self, proc: CliProcess) -> None:
+        """Notice an idle process that dies (crash, OOM) and replace it at once."""
+        code = await proc.wait()
+        log.warning("warm CLI pid %d for %s died while idle (exit %s)", proc.pid, self._model, code)
+        self.stats.died += 1
+        self._idle.remove(proc)
+        del self._watchers[proc]
+        # A CLI that dies at once on every start must not spin: wait a little before refilling.
+        self._discard(proc, refill_after=_RESPAWN_DELAY)
+
+    def _discard(self, proc: CliProcess, refill_after: float = 0.0) -> None:
+        """End a process that left the idle queue; refill once it is reaped (never above size)."""
+        loop = asyncio.get_running_loop()
+        reaped = self._supervisor.release(proc)
+        reaped.add_done_callback(lambda _: loop.call_later(refill_after, self.fill))
+
+
+class WarmPools:
+    """One `ModelPool` per model: the default model's from start-up, others from first use.
+
+    At most `size` idle processes per pool; with the request slots that bounds all processes
+    at `max_concurrency + size * models in use`.
+    """
+
+    def __init__(
+        self, supervisor: CliSupervisor, *, size: int, max_age: float, preload: tuple[str, ...]
+    ):
+        self._supervisor = supervisor
+        self._size = size
+        self._max_age = max_age
+        self._preload = preload
+        self._pools: dict[str, ModelPool] = {}
+        self._recycler: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Fill the preloaded pools and start recycling processes past their maximum age."""
+        for model in self._preload:
+            self._pool(model)
+        if self._size:
+            self._recycler = asyncio.create_task(self._recycle(), name="warm-recycler")
+
+    async def acquire(self, model: str) -> CliProcess:
+        """A process for `model`: a warm one when ready, else one spawned now (a miss)."""
+        proc = self._pool(model).take() if self._size else None
+        return proc if proc is not None else await self._supervisor.spawn(model)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Per model: idle processes, target size and the hit/miss/died/recycled counters."""
+        return {
+            model: {"idle": pool.idle, "size": self._size, **vars(pool.stats)}
+            for model, pool in self._pools.items()
+        }
+
+    def idle_pids(self) -> set[int]:
+        """The pids of every idle process in every pool."""
+        return {pid for pool in self._pools.values() for pid in pool.idle_pids}
+
+    async def aclose(self) -> None:
+        """Stop recycling and refilling; end every idle process."""
+        if self._recycler is not None:
+            self._recycler.cancel()
+            await asyncio.gather(self._recycler, return_exceptions=True)
+        await asyncio.gather(*(pool.aclose() for pool in self._pools.values()))
+
+    def _pool(self, model: str) -> ModelPool:
+        pool = self._pools.get(model)
+        if pool is None:
+            pool = self._pools[model] = ModelPool(
+                self._supervisor, model, self._size, self._max_age
+            )
+            pool.fill()
+        return pool
+
+    async def _recycle(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.1, self._max_age / 4))
+            for pool in self._pools.values():
+                pool.recycle_old()
