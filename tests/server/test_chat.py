@@ -113,8 +113,8 @@ async def test_each_delta_is_relayed_before_the_cli_finishes(sdk, serve, fake_se
     async for chunk in stream:
         if chunk.choices[0].delta.content:
             break
-    [record] = records.all()
-    assert "first_text" in record and "finished" not in record
+    [record] = await records.wait_for(key="first_text")
+    assert "finished" not in record
     await stream.close()
 
 
