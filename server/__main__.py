@@ -19,10 +19,11 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger(__name__).info(
-        "serving on http://%s:%d/v1 with CLI %r, models %s (default %s)%s",
+        "serving on http://%s:%d/v1 with CLI %r (%s), models %s (default %s)%s",
         settings.host,
         settings.port,
         settings.cli,
+        settings.cli_reason,
         ",".join(settings.models),
         settings.default_model,
         "" if settings.api_key else ", no API key required",

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 
-def build_argv(cli: str, model: str) -> list[str]:
-    """The argv for one CLI process answering one prompt read from stdin.
+def build_argv(command: Sequence[str], model: str) -> list[str]:
+    """The argv for one CLI process, started by `command`, answering one prompt from stdin.
 
     Values travel in `--flag=value` form so that none can be taken for a flag; the prompt
     itself never appears here (it goes over stdin).
     """
-    argv = [cli, "-p"]
+    argv = [*command, "-p"]
     argv.append("--input-format=stream-json")
     argv.append("--output-format=stream-json")
     argv.append("--include-partial-messages")  # token deltas as they arrive

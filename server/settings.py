@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from server.cli_choice import AUTO, choose_cli
 
 ENV_PREFIX = "SERVER_"
 
@@ -17,6 +19,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     cli: str = "claude"
+    cli_reason: str = "default"
     api_key: str | None = None
     allow_unauthenticated: bool = False
     models: tuple[str, ...] = ("haiku", "sonnet", "opus")
@@ -69,15 +72,25 @@ def _flag(text: str) -> bool:
 _OPTIONS: list[tuple[str, object, str]] = [
     ("--host", str, "interface to bind (default %(default)s)"),
     ("--port", int, "port to listen on (default %(default)s)"),
-    ("--cli", str, "the CLI executable to run for each answer (default %(default)s)"),
+    (
+        "--cli",
+        str,
+        "what answers: 'claude' (or a path to that CLI), 'local' for the bundled local model, "
+        "or 'auto': claude when it is on PATH, else local (default %(default)s)",
+    ),
     ("--api-key", str, "require 'Authorization: Bearer KEY' on every /v1 route"),
     (
         "--models",
         _model_list,
-        "comma-separated model names clients may ask for "
-        "(default haiku,sonnet,opus); each is passed to the CLI as --model",
+        "comma-separated model names clients may ask for, each passed to the CLI as --model "
+        "(default haiku,sonnet,opus; with the local CLI local,haiku,sonnet,opus, all the one "
+        "local model)",
     ),
-    ("--default-model", str, "model used when a request names none (default %(default)s)"),
+    (
+        "--default-model",
+        str,
+        "model used when a request names none (default sonnet; local with the local CLI)",
+    ),
     (
         "--first-token-timeout",
         _positive_float,
@@ -120,7 +133,7 @@ def env_var(flag: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m server` argument parser, every flag with its environment variable."""
-    defaults = Settings()
+    defaults = replace(Settings(), cli=AUTO, models=None, default_model=None)
     parser = argparse.ArgumentParser(
         prog="python -m server",
         description="An OpenAI-compatible streaming /v1/chat/completions server that answers "
@@ -130,8 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, kind, help_text in _OPTIONS:
         dest = flag.lstrip("-").replace("-", "_")
         default = getattr(defaults, dest)
-        if isinstance(default, tuple):
-            default = ",".join(default)
         parser.add_argument(flag, type=kind, default=default, help=f"{help_text} [{env_var(flag)}]")
     parser.add_argument(
         "--allow-unauthenticated",
@@ -151,12 +162,17 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         if flag is None or flag == "--help" or env_var(flag) not in environ:
             continue
         value = environ[env_var(flag)]
+        if not value:
+            continue  # an empty variable (as in .env.example) means "not set"
         if action.nargs == 0:
             env_args += [flag] if _flag(value) else []
         else:
             env_args.append(f"{flag}={value}")
     args = parser.parse_args([*env_args, *argv])
-    models = args.models if isinstance(args.models, tuple) else _model_list(args.models)
+    choice = choose_cli(args.cli)
+    models = args.models or choice.models
+    if args.default_model is None:
+        args.default_model = choice.default_model if choice.default_model in models else models[0]
     if args.default_model not in models:
         parser.error(f"--default-model {args.default_model!r} is not one of --models {models}")
     if not args.api_key and not args.allow_unauthenticated and not _is_loopback(args.host):
@@ -167,7 +183,8 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     return Settings(
         host=args.host,
         port=args.port,
-        cli=args.cli,
+        cli=choice.cli,
+        cli_reason=choice.reason,
         api_key=args.api_key or None,
         allow_unauthenticated=args.allow_unauthenticated,
         models=models,

@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import Mapping
 
+from server.cli_choice import cli_command
 from server.cli_command import build_argv
 from server.cli_process import CliProcess
 
@@ -48,7 +49,9 @@ class CliSupervisor:
     async def spawn(self, model: str) -> CliProcess:
         """Start a CLI process for `model`, waiting on stdin for its prompt."""
         proc = await CliProcess.start(
-            build_argv(self._cli, model), env=self._env, max_line_bytes=self._max_line_bytes
+            build_argv(cli_command(self._cli), model),
+            env=self._env,
+            max_line_bytes=self._max_line_bytes,
         )
         self.spawned += 1
         self._live.add(proc)

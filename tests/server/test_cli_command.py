@@ -4,7 +4,7 @@ from server.cli_command import build_argv, stdin_message
 
 
 def test_argv_is_lean_has_no_tools_and_no_prompt():
-    argv = build_argv("claude", "haiku")
+    argv = build_argv(("claude",), "haiku")
     assert argv[:2] == ["claude", "-p"]
     for flag in (
         "--input-format=stream-json",
@@ -19,7 +19,7 @@ def test_argv_is_lean_has_no_tools_and_no_prompt():
 
 
 def test_model_cannot_become_a_flag():
-    argv = build_argv("claude", "--dangerously-skip-permissions")
+    argv = build_argv(("claude",), "--dangerously-skip-permissions")
     assert "--dangerously-skip-permissions" not in argv
     assert "--model=--dangerously-skip-permissions" in argv
 

@@ -48,3 +48,15 @@ def test_cli_environment_turns_off_background_traffic():
     settings = load_settings([], {"PATH": "/bin"})
     assert settings.cli_env["PATH"] == "/bin"
     assert settings.cli_env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
+
+
+def test_local_cli_serves_local_and_claude_aliases():
+    settings = load_settings(["--cli", "local"], {})
+    assert settings.cli == "local" and settings.cli_reason == "--cli local"
+    assert settings.models == ("local", "haiku", "sonnet", "opus")
+    assert settings.default_model == "local"
+
+
+def test_empty_environment_values_count_as_unset():
+    settings = load_settings([], {"SERVER_MODELS": "", "SERVER_API_KEY": "", "SERVER_CLI": "x"})
+    assert settings.models == ("haiku", "sonnet", "opus") and settings.api_key is None

@@ -1,0 +1,28 @@
+import sys
+
+from server.cli_choice import LOCAL_MODELS, choose_cli, cli_command
+
+
+def test_auto_takes_claude_from_path():
+    choice = choose_cli("auto", which=lambda name: "/usr/bin/claude")
+    assert (choice.cli, choice.default_model) == ("claude", "sonnet")
+    assert "/usr/bin/claude" in choice.reason
+
+
+def test_auto_falls_back_to_the_local_model_and_says_why():
+    choice = choose_cli("auto", which=lambda name: None)
+    assert choice.cli == "local"
+    assert "no claude on PATH" in choice.reason
+    assert choice.models == LOCAL_MODELS and choice.default_model == "local"
+    assert {"sonnet", "haiku", "opus"} <= set(choice.models)
+
+
+def test_explicit_choices():
+    assert choose_cli("local").cli == "local"
+    assert choose_cli("/opt/claude").cli == "/opt/claude"
+    assert choose_cli("/opt/claude").models == ("haiku", "sonnet", "opus")
+
+
+def test_commands():
+    assert cli_command("local") == (sys.executable, "-m", "server.local_cli")
+    assert cli_command("/opt/claude") == ("/opt/claude",)
