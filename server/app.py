@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server.chat import chat_completions
+from server.cli_choice import process_model
 from server.middleware import auth_middleware, errors_middleware
 from server.openai_format import models_list
 from server.settings import Settings
@@ -49,7 +50,7 @@ async def _cli_processes(app: web.Application) -> AsyncIterator[None]:
         supervisor,
         size=settings.warm,
         max_age=settings.warm_max_age,
-        preload=(settings.default_model,),
+        preload=(process_model(settings.cli, settings.default_model),),
     )
     app[POOLS].start()
     yield

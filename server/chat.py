@@ -10,6 +10,7 @@ from aiohttp import web
 
 from server import sse
 from server.chat_request import ChatRequest, parse_chat_request
+from server.cli_choice import process_model
 from server.completion import run_prompt
 from server.errors import BadRequest, CliFailure
 from server.events import PlainText, Result, TextDelta
@@ -36,7 +37,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     slots = request.app[SLOTS]
     await slots.acquire()
     try:
-        proc = await request.app[POOLS].acquire(chat.model)
+        proc = await request.app[POOLS].acquire(process_model(settings.cli, chat.model))
     except BaseException:
         slots.release()
         raise
@@ -71,19 +72,25 @@ async def _stream(
     ids = CompletionIds(chat.model)
     response = await sse.open_stream(request)
     result: Result | None = None
+    # The role rides on the first text, so a client's time-to-first-chunk is the time to the
+    # first word (Pipecat's TTFB metric reads it), not to the headers.
+    first: dict[str, str] = {"role": "assistant"}
     try:
-        await response.write(sse.encode(ids.chunk({"role": "assistant"})))
         try:
             async with aclosing(run) as events:
                 async for event in events:
                     if isinstance(event, TextDelta):
-                        await response.write(sse.encode(ids.chunk({"content": event.text})))
+                        delta = {**first, "content": event.text}
+                        await response.write(sse.encode(ids.chunk(delta)))
+                        first = {}
                     elif isinstance(event, Result):
                         result = event
         except CliFailure as e:
             log.warning("stream %s failed: %s", ids.id, e.message)
             await response.write(sse.encode(_error_event(e)))
             return response
+        if first:
+            await response.write(sse.encode(ids.chunk(first)))
         await response.write(sse.encode(ids.chunk({}, finish_reason="stop")))
         if chat.include_usage:
             await response.write(sse.encode(ids.usage_chunk(result.usage if result else None)))

@@ -31,6 +31,12 @@ def cli_command(cli: str) -> tuple[str, ...]:
     return (cli,)
 
 
+def process_model(cli: str, model: str) -> str:
+    """The `--model` a process is started with: every name the local CLI serves is one model,
+    so they share one warm pool instead of one pool (and one loaded model) per alias."""
+    return LOCAL if cli == LOCAL else model
+
+
 def choose_cli(value: str, which: Callable[[str], str | None] = shutil.which) -> CliChoice:
     """Resolve `--cli`: `auto` takes `claude` from PATH when it is there, else the local model."""
     if value == LOCAL:

@@ -36,7 +36,8 @@ class Settings:
     cli_env: Mapping[str, str] = field(default_factory=dict)
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
@@ -64,7 +65,8 @@ def _model_list(text: str) -> tuple[str, ...]:
     return models
 
 
-def _flag(text: str) -> bool:
+def truthy(text: str) -> bool:
+    """An environment flag's value read as a boolean: 1, true, yes or on."""
     return text.strip().lower() in ("1", "true", "yes", "on")
 
 
@@ -97,15 +99,15 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "seconds the CLI may take to give its first "
         "text before it is killed and the client gets an error (default %(default)s)",
     ),
-    ("--max-concurrency", _positive_int, "CLI processes answering at once (default %(default)s)"),
+    ("--max-concurrency", positive_int, "CLI processes answering at once (default %(default)s)"),
     (
         "--queue-timeout",
         _positive_float,
         "seconds a request over the concurrency cap waits "
         "for a slot before a 429 (default %(default)s)",
     ),
-    ("--max-body-bytes", _positive_int, "largest request body accepted (default %(default)s)"),
-    ("--max-line-bytes", _positive_int, "longest CLI output line accepted (default %(default)s)"),
+    ("--max-body-bytes", positive_int, "largest request body accepted (default %(default)s)"),
+    ("--max-line-bytes", positive_int, "longest CLI output line accepted (default %(default)s)"),
     (
         "--kill-grace",
         _positive_float,
@@ -165,7 +167,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         if not value:
             continue  # an empty variable (as in .env.example) means "not set"
         if action.nargs == 0:
-            env_args += [flag] if _flag(value) else []
+            env_args += [flag] if truthy(value) else []
         else:
             env_args.append(f"{flag}={value}")
     args = parser.parse_args([*env_args, *argv])
@@ -175,7 +177,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         args.default_model = choice.default_model if choice.default_model in models else models[0]
     if args.default_model not in models:
         parser.error(f"--default-model {args.default_model!r} is not one of --models {models}")
-    if not args.api_key and not args.allow_unauthenticated and not _is_loopback(args.host):
+    if not args.api_key and not args.allow_unauthenticated and not is_loopback(args.host):
         parser.error(
             f"refusing to serve {args.host} without --api-key; "
             "pass --allow-unauthenticated to do so anyway"
@@ -210,7 +212,8 @@ def cli_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses, the hosts that may go without a key."""
     if host == "localhost":
         return True
     try:

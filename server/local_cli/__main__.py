@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from typing import NoReturn
 
 from server.local_cli.errors import LocalCliError, ModelError, OutputClosed
 from server.local_cli.model import MODEL_NAME, LocalModel, bundled_model_file
@@ -22,14 +23,12 @@ from server.local_cli.trace import TokenTrace
 TRACE_ENV = "LOCAL_CLI_TRACE"
 
 
-def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> NoReturn:
     """Run the local CLI with `argv` (default `sys.argv[1:]`) and exit with its code."""
     options = parse_options(sys.argv[1:] if argv is None else argv)
     _default_signals()
     code = run(options, os.environ if environ is None else environ)
-    if code != 0:
-        _silence_stdout()
-    sys.exit(code)
+    _exit(code)
 
 
 def run(options: Options, environ: Mapping[str, str]) -> int:
@@ -43,12 +42,13 @@ def run(options: Options, environ: Mapping[str, str]) -> int:
                 f"unknown model {options.model!r}; this local CLI accepts "
                 f"{', '.join(MODEL_NAMES)} (all run {MODEL_NAME})"
             )
-        # Loaded before stdin is read, so a process started ahead of its request has
-        # already paid for this by the time the prompt arrives.
+        # Loaded and primed before stdin is read, so a process started ahead of its request
+        # has already paid for both by the time the prompt arrives.
         path = options.model_file or bundled_model_file()
-        model = LocalModel.load(path, context_size=options.context_size)
+        model = LocalModel.load(path, context_size=options.context_size, threads=options.threads)
+        prime_seconds = model.prime(options.system_prompt) if options.system_prompt.strip() else 0.0
         trace = TokenTrace.open(environ.get(TRACE_ENV))
-        trace.ready(model.load_seconds)
+        trace.ready(model.load_seconds, prime_seconds)
         writer.init()
         session = Session(
             model,
@@ -81,11 +81,14 @@ def _default_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _silence_stdout() -> None:
-    # Output that could not be written must not be retried (and fail again) at exit.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+def _exit(code: int) -> NoReturn:
+    """Exit now, skipping interpreter shutdown, which would free the loaded model.
+
+    Freeing it can hang (see `model._LOADED`). Nothing needs cleaning up: every output line
+    was flushed as it was written, and the OS frees the rest.
+    """
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

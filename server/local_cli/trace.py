@@ -1,9 +1,9 @@
 """An optional timing trace: one JSON line per generated token, for tests and benchmarks.
 
-Each line is `{"pid": ..., "event": ..., "time": <time.time()>}`, the event being `ready`
-(with the model's `load_seconds`), `token` (written just before the token's own stdout line)
-or `done` (after an answer's `result` line). Lines are appended and flushed one by one, so a
-reader sees each token's time while the answer is still being generated.
+Each line is `{"pid": ..., "event": ..., "time": <time.time()>}`. The events: `ready`, with
+the model's `load_seconds` and `prime_seconds`; `token`, written just before the token's own
+stdout line; and `done`, after an answer's `result` line. Lines are appended and flushed one
+by one, so a reader sees each token's time while the answer is still being generated.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ class TokenTrace:
         """A trace appending to `path`, or a no-op trace when `path` is empty or None."""
         return cls(open(path, "a", encoding="utf-8") if path else None)
 
-    def ready(self, load_seconds: float) -> None:
-        """The model is loaded and the process is about to wait on stdin."""
-        self._write("ready", load_seconds=round(load_seconds, 4))
+    def ready(self, load_seconds: float, prime_seconds: float) -> None:
+        """The model is loaded and primed, and the process is about to wait on stdin."""
+        self._write(
+            "ready", load_seconds=round(load_seconds, 4), prime_seconds=round(prime_seconds, 4)
+        )
 
     def token(self) -> None:
         """One piece of text was generated and printed."""

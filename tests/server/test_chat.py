@@ -98,8 +98,9 @@ async def test_exact_sse_framing_one_chunk_per_delta(serve, fake_settings):
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
-    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant"}
-    contents = [c["choices"][0]["delta"]["content"] for c in chunks[1:-1]]
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": "Paris"}
+    assert all("role" not in c["choices"][0]["delta"] for c in chunks[1:])
+    contents = [c["choices"][0]["delta"]["content"] for c in chunks[:-1]]
     assert contents == ["Paris", " is", " the", " capital", " of", " France."]
     assert chunks[-1]["choices"][0] == {"index": 0, "delta": {}, "finish_reason": "stop"}
     assert "usage" not in chunks[-1]

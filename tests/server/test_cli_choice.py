@@ -1,6 +1,6 @@
 import sys
 
-from server.cli_choice import LOCAL_MODELS, choose_cli, cli_command
+from server.cli_choice import LOCAL_MODELS, choose_cli, cli_command, process_model
 
 
 def test_auto_takes_claude_from_path():
@@ -26,3 +26,8 @@ def test_explicit_choices():
 def test_commands():
     assert cli_command("local") == (sys.executable, "-m", "server.local_cli")
     assert cli_command("/opt/claude") == ("/opt/claude",)
+
+
+def test_every_local_alias_runs_one_model_and_pool():
+    assert {process_model("local", m) for m in LOCAL_MODELS} == {"local"}
+    assert process_model("claude", "haiku") == "haiku"
