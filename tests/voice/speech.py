@@ -1,0 +1,71 @@
+"""Test speech made by the bundled Piper voice, and a way to hear it with Whisper."""
+
+import numpy as np
+import soxr
+from pipecat.frames.frames import (
+    Frame,
+    InputAudioRawFrame,
+    TranscriptionFrame,
+    UserAudioRawFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.pipeline.worker import PipelineParams
+from pipecat.tests.utils import run_test
+
+from voice.services.piper_tts import default_voice_paths, load_voice
+from voice.services.whisper_stt import WhisperSTTService
+
+QUESTION = "What is the capital of France?"
+
+# Generous: the first start in a process loads a model. Never asserted as a speed.
+START_TIMEOUT = 30.0
+
+
+def speak(text: str, sample_rate: int) -> bytes:
+    """``text`` spoken by the bundled voice, as 16-bit mono PCM at ``sample_rate``."""
+    voice = load_voice(*default_voice_paths())
+    pcm = b"".join(chunk.audio_int16_bytes for chunk in voice.synthesize(text))
+    return resample(pcm, voice.config.sample_rate, sample_rate)
+
+
+def resample(pcm: bytes, in_rate: int, out_rate: int) -> bytes:
+    """16-bit mono PCM at ``in_rate`` converted to ``out_rate``."""
+    samples = soxr.resample(np.frombuffer(pcm, dtype=np.int16), in_rate, out_rate)
+    return np.asarray(samples, dtype=np.int16).tobytes()
+
+
+def pcm_seconds(pcm: bytes, sample_rate: int) -> float:
+    """Duration of 16-bit mono PCM."""
+    return len(pcm) / 2 / sample_rate
+
+
+def rms(pcm: bytes) -> float:
+    """Root mean square of 16-bit PCM, on the int16 scale (silence is 0)."""
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+    return float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
+
+
+def speech_segment(pcm: bytes, sample_rate: int, user_id: str = "") -> list[Frame]:
+    """``pcm`` as a transport sends it, in 20 ms frames between the VAD's start and stop."""
+    step = sample_rate // 50 * 2
+    audio: list[Frame] = [
+        UserAudioRawFrame(pcm[i : i + step], sample_rate, 1, user_id=user_id)
+        if user_id
+        else InputAudioRawFrame(pcm[i : i + step], sample_rate, 1)
+        for i in range(0, len(pcm), step)
+    ]
+    return [VADUserStartedSpeakingFrame(), *audio, VADUserStoppedSpeakingFrame(stop_secs=0.2)]
+
+
+async def transcribe(
+    frames: list[Frame], sample_rate: int = 16000, stt: WhisperSTTService | None = None
+) -> list[TranscriptionFrame]:
+    """Run ``frames`` through ``stt`` (a default one if None); return its transcripts."""
+    down, _ = await run_test(
+        stt or WhisperSTTService(),
+        frames_to_send=frames,
+        pipeline_params=PipelineParams(audio_in_sample_rate=sample_rate),
+        start_timeout=START_TIMEOUT,
+    )
+    return [f for f in down if isinstance(f, TranscriptionFrame)]

@@ -1,0 +1,145 @@
+"""Barge-in end to end: the caller speaks over a long answer and the whole chain stops.
+
+The bundled server runs the fake CLI here (`tests/fake_cli.py`, a real process that records
+its pid and stdin), streaming a long answer slowly enough that it is still mid-answer when
+the caller interrupts: so the test can see that very process killed, not merely finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.voice.pipecat_client import VoiceClient
+from tests.voice.speech import speak
+from tests.voice.voice_app import VoiceApp, running, start_voice_app, wait_until_gone
+
+LONG_ANSWER = (
+    "Here is a story. Once upon a time there was a small town by the sea. Every morning "
+    "the fishermen sailed past the lighthouse and the rocks, and every evening they came "
+    "back with their nets full of fish for everybody in the town square."
+)
+WORD_DELAY = 0.25  # seconds between the fake CLI's words: about 10 s for the whole answer
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where each fake CLI process writes `<pid>.json`: argv, pid, stdin, `finished`."""
+    return tmp_path_factory.mktemp("cli_records")
+
+
+@pytest.fixture(scope="module")
+def app(
+    tmp_path_factory: pytest.TempPathFactory, fake_cli: Path, records: Path
+) -> Iterator[VoiceApp]:
+    voice_app = start_voice_app(
+        tmp_path_factory.mktemp("voice_app"),
+        env={
+            "VOICE_LLM_CLI": str(fake_cli),
+            "FAKE_CLI_ANSWER": LONG_ANSWER,
+            "FAKE_CLI_DELAY": str(WORD_DELAY),
+            "FAKE_CLI_RECORD_DIR": str(records),
+        },
+    )
+    yield voice_app
+    voice_app.stop()  # graceful, so its server child goes too; a no-op once stopped
+
+
+def cli_records(directory: Path) -> list[dict]:
+    """Every fake CLI record written so far (a record caught mid-write is skipped)."""
+    found = []
+    for path in directory.glob("*.json"):
+        try:
+            found.append(json.loads(path.read_text()))
+        except ValueError:
+            continue
+    return found
+
+
+def prompt(record: dict) -> str:
+    """The prompt a fake CLI process was given, or "" while it waits for one."""
+    return json.loads(record["stdin"])["message"]["content"] if record.get("stdin") else ""
+
+
+def serving(directory: Path, words: str) -> list[dict]:
+    """Records of the CLI processes whose prompt ends with the caller saying `words`."""
+    return [r for r in cli_records(directory) if words in prompt(r).rsplit("<user>")[-1]]
+
+
+def cli_records_by_pid(directory: Path) -> dict[int, dict]:
+    """The fake CLI records by pid."""
+    return {r["pid"]: r for r in cli_records(directory)}
+
+
+async def start_a_long_answer(client: VoiceClient, records: Path, request: str) -> dict:
+    """Ask for a story; the record of the CLI still streaming it once the bot speaks."""
+    await client.wait_for("bot-ready")
+    said = await client.say(speak(request, 16000))
+    await client.wait_for("bot-started-speaking", after=said, within=60)
+    serving_cli = max((r for r in cli_records(records) if prompt(r)), key=lambda r: r["started"])
+    assert running(serving_cli["pid"]) and "finished" not in serving_cli
+    return serving_cli
+
+
+async def test_caller_interrupts_a_long_answer(app: VoiceApp, records: Path, question_16k: bytes):
+    async with VoiceClient.connect(app.ws_url) as client:
+        await client.wait_for("bot-ready")
+        said = await client.say(speak("Tell me a story.", 16000))
+        speaking = await client.wait_for("bot-started-speaking", after=said, within=60)
+        await asyncio.sleep(1.0)
+        [first] = serving(records, "story")
+        assert running(first["pid"]) and "finished" not in first
+
+        barge = time.monotonic()
+        question = asyncio.create_task(client.say(question_16k))
+        interrupted = await client.wait_for("bot-interrupted", after=barge, within=10)
+        asked = await question
+        answering = await client.wait_for("bot-started-speaking", after=asked, within=60)
+
+        # Pipecat's protobuf interruption frame and RTVI's bot-interrupted both reached us.
+        assert [t for t in client.received.interruptions if t > barge]
+        assert interrupted - barge < 3.0
+        # The first answer's audio stopped: nothing more of it while the caller kept talking.
+        assert len(client.received.audio_between(speaking, barge)) > 0
+        assert client.received.audio_between(interrupted + 0.5, asked) == b""
+        # The completion request was closed and the server killed that CLI mid-answer.
+        assert wait_until_gone([first["pid"]], within=5) == []
+        assert "finished" not in cli_records_by_pid(records)[first["pid"]]
+        assert answering > asked
+
+    [second] = serving(records, "capital of France")
+    spoken = re.search(r"<assistant>\n(.*?)\n</assistant>", prompt(second), re.S)
+    assert spoken, prompt(second)
+    # Only what the caller heard went into the history: a beginning of the long answer.
+    assert LONG_ANSWER.startswith(spoken.group(1).strip()[:20])
+    assert len(spoken.group(1)) < len(LONG_ANSWER)
+
+
+async def test_caller_hanging_up_mid_answer_ends_its_cli(app: VoiceApp, records: Path):
+    async with VoiceClient.connect(app.ws_url) as client:
+        cli = await start_a_long_answer(client, records, "Tell me a story about a dog.")
+
+    assert wait_until_gone([cli["pid"]], within=5) == []
+    assert "finished" not in cli_records_by_pid(records)[cli["pid"]]
+
+
+async def test_sigint_mid_answer_stops_the_app_its_server_and_every_cli(
+    app: VoiceApp, records: Path
+):
+    server = app.server_pid()
+    async with VoiceClient.connect(app.ws_url) as client:
+        cli = await start_a_long_answer(client, records, "Tell me a story about a cat.")
+
+        assert await asyncio.to_thread(app.stop, signal.SIGINT) == 0
+        await asyncio.wait_for(client.closed.wait(), 5)
+
+    assert wait_until_gone([server, cli["pid"]], within=5) == []
+    assert wait_until_gone([r["pid"] for r in cli_records(records)], within=5) == []
+    assert "voice app stopped" in app.log()

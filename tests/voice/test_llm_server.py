@@ -1,0 +1,50 @@
+"""The bundled completions server runs as a real child process and never outlives its owner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.voice.voice_app import running
+from voice.llm_server import BundledLlmServer, LlmServerError, free_port, server_argv
+
+
+def test_argv_passes_every_value_in_flag_equals_form():
+    argv = server_argv(port=8123, api_key="-k", cli="/bin/fake", model="local")
+
+    assert argv[1:3] == ["-m", "server"]
+    assert argv[3:] == [
+        "--host=127.0.0.1",
+        "--port=8123",
+        "--api-key=-k",
+        "--cli=/bin/fake",
+        "--models=local",
+        "--default-model=local",
+    ]
+
+
+def test_free_port_is_a_port():
+    assert 0 < free_port() < 65536
+
+
+async def test_serves_with_a_random_key_and_stops_on_exit(fake_cli: Path):
+    bundled = BundledLlmServer(cli=str(fake_cli), model="local")
+    async with bundled as endpoint, aiohttp.ClientSession() as http:
+        pid = bundled.pid
+        models = f"{endpoint.base_url}/models"
+        async with http.get(models) as response:
+            assert response.status == 401
+        headers = {"Authorization": f"Bearer {endpoint.api_key}"}
+        async with http.get(models, headers=headers) as response:
+            assert [m["id"] for m in (await response.json())["data"]] == ["local"]
+
+    assert endpoint.base_url.startswith("http://127.0.0.1:") and endpoint.base_url.endswith("/v1")
+    assert pid is not None and not running(pid)
+
+
+async def test_a_server_that_cannot_start_is_an_error():
+    with pytest.raises(LlmServerError, match="exited"):
+        async with BundledLlmServer(cli="claude", model=""):
+            pass

@@ -1,0 +1,118 @@
+"""End to end, no mocks: `python -m voice` with its bundled server and local models, driven
+over `/ws-client` by a client that speaks Pipecat's protobuf frames and real synthesized speech.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.voice.pipecat_client import CHUNK_BYTES, VoiceClient, audio_message
+from tests.voice.voice_app import (
+    VoiceApp,
+    start_voice_app,
+    transcribe_bot_audio,
+    wait_until_gone,
+)
+
+ANSWER_WITHIN = 90.0  # generous: two cores shared with the rest of the suite
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoiceApp]:
+    """One `python -m voice` with the default settings (the bundled local model) for the module."""
+    voice_app = start_voice_app(tmp_path_factory.mktemp("voice_app"))
+    yield voice_app
+    assert voice_app.stop() == 0, voice_app.log()
+
+
+async def ask(url: str, question: bytes) -> tuple[str, VoiceClient]:
+    """Say `question` on a new session; what Whisper hears in the bot's answer."""
+    async with VoiceClient.connect(url) as client:
+        await client.wait_for("bot-ready")
+        said = await client.say(question)
+        started = await client.wait_for("bot-started-speaking", after=said, within=ANSWER_WITHIN)
+        await client.wait_for("bot-stopped-speaking", after=started, within=ANSWER_WITHIN)
+    heard = await asyncio.to_thread(transcribe_bot_audio, client.received, said)
+    return heard, client
+
+
+async def test_a_spoken_question_gets_a_spoken_answer(app: VoiceApp, question_16k: bytes):
+    heard, client = await ask(app.ws_url, question_16k)
+
+    assert "paris" in heard.lower(), heard
+    assert {rate for _, _, rate in client.received.audio} == {24000}
+    assert "turn latency total=" in app.log()
+
+
+async def test_two_clients_at_once_both_get_answers(app: VoiceApp, question_16k: bytes):
+    (first, _), (second, _) = await asyncio.gather(
+        ask(app.ws_url, question_16k), ask(app.ws_url, question_16k)
+    )
+
+    assert "paris" in first.lower(), first
+    assert "paris" in second.lower(), second
+
+
+async def test_bad_clients_end_only_their_own_session(app: VoiceApp, question_16k: bytes):
+    async with VoiceClient.connect(app.ws_url) as good:
+        await good.wait_for("bot-ready")
+        bad_messages = {
+            "garbage": b"\xff\x00 this is not a protobuf frame \x00\xff",
+            "48000 Hz": audio_message(b"\x00" * CHUNK_BYTES, sample_rate=48000),
+            "text message": "hello",
+        }
+        for message in bad_messages.values():
+            async with VoiceClient.connect(app.ws_url, microphone=False) as bad:
+                await bad.wait_for("bot-ready")
+                await bad.ws.send(message)
+                await asyncio.wait_for(bad.closed.wait(), 10)
+        async with VoiceClient.connect(app.ws_url) as leaver:
+            await leaver.wait_for("bot-ready")
+            await leaver.say(question_16k)
+            await leaver.wait_for("user-stopped-speaking", within=ANSWER_WITHIN)
+        # the leaver hung up while its answer was on the way
+
+        said = await good.say(question_16k)
+        started = await good.wait_for("bot-started-speaking", after=said, within=ANSWER_WITHIN)
+        await good.wait_for("bot-stopped-speaking", after=started, within=ANSWER_WITHIN)
+        status = await asyncio.to_thread(_status, app)
+    heard = await asyncio.to_thread(transcribe_bot_audio, good.received, said)
+
+    assert "paris" in heard.lower(), heard
+    assert status["sessions"]["live"] == 1
+    log = app.log()
+    assert "bad client input: 34 bytes that are not a protobuf frame" in log
+    assert "bad client input: audio at 48000 Hz with 1 channel(s)" in log
+    assert "bad client input: a text message" in log
+    assert app.process.poll() is None
+
+
+def test_status_says_where_to_connect(app: VoiceApp):
+    status = _status(app)
+
+    assert status["status"] == "ready"
+    assert status["websocket"] == "/ws-client"
+
+
+def _status(app: VoiceApp) -> dict:
+    with urllib.request.urlopen(f"{app.http_url}/status", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_the_app_stops_if_its_completions_server_dies(tmp_path: Path, fake_cli: Path):
+    lonely = start_voice_app(tmp_path, env={"VOICE_LLM_CLI": str(fake_cli)})
+    server = lonely.server_pid()
+
+    os.kill(server, signal.SIGKILL)
+
+    assert lonely.process.wait(30) == 1
+    assert "the completions server exited with -9; stopping" in lonely.log()
+    assert wait_until_gone([server]) == []

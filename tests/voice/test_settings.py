@@ -1,0 +1,74 @@
+"""Settings come from flags, then VOICE_* variables, then defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from voice.settings import Settings, build_parser, env_var, load_settings
+
+
+def test_defaults():
+    assert load_settings([], {}) == Settings()
+
+
+def test_environment_overrides_defaults_and_flags_override_the_environment():
+    environ = {"VOICE_PORT": "9000", "VOICE_LLM_MODEL": "sonnet", "VOICE_SPEECH_TIMEOUT": "0.5"}
+
+    settings = load_settings(["--port=9001"], environ)
+
+    assert (settings.port, settings.llm_model, settings.speech_timeout) == (9001, "sonnet", 0.5)
+
+
+def test_lists_and_switches_from_the_environment():
+    environ = {
+        "VOICE_HOST": "0.0.0.0",
+        "VOICE_ALLOW_UNAUTHENTICATED": "1",
+        "VOICE_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+    }
+
+    settings = load_settings([], environ)
+
+    assert settings.allow_unauthenticated
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
+
+
+def test_refuses_a_public_host_without_opting_in(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit):
+        load_settings(["--host=0.0.0.0"], {})
+
+    assert "no authentication" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--stt=deepgram"], "needs DEEPGRAM_API_KEY"),
+        (["--tts=cartesia"], "needs CARTESIA_API_KEY"),
+        (["--speech-timeout=-1"], "must be 0 or more"),
+        (["--max-sessions=0"], "must be at least 1"),
+        (["--turn-stop=never"], "invalid choice"),
+    ],
+)
+def test_bad_values_are_usage_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+):
+    with pytest.raises(SystemExit):
+        load_settings(argv, {})
+
+    assert message in capsys.readouterr().err
+
+
+def test_a_hosted_service_takes_its_key_from_its_usual_variable():
+    settings = load_settings(["--tts=cartesia"], {"CARTESIA_API_KEY": "k"})
+
+    assert (settings.tts, settings.cartesia_api_key) == ("cartesia", "k")
+
+
+def test_help_names_the_variable_of_every_flag():
+    parser = build_parser()
+    text = " ".join(parser.format_help().split())
+    flags = [s for a in parser._actions for s in a.option_strings if s.startswith("--")]
+
+    for flag in flags:
+        if flag != "--help":
+            assert f"[{env_var(flag)}]" in text, flag

@@ -1,0 +1,1 @@
+"""The realtime voice agent: a Pipecat pipeline and the local speech services it runs."""

@@ -1,0 +1,76 @@
+"""One voice session: the Pipecat pipeline from the caller's audio to the bot's, and back."""
+
+from __future__ import annotations
+
+from loguru import logger
+from pipecat.observers.user_bot_latency_observer import UserBotLatencyObserver
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
+from pipecat.runner.types import RunnerArguments
+from pipecat.transports.base_transport import BaseTransport
+from pipecat.workers.runner import WorkerRunner
+
+from voice.latency_log import log_turn_latency
+from voice.llm_server import LlmEndpoint
+from voice.service_factory import create_llm, create_stt, create_tts
+from voice.settings import Settings
+from voice.turn_taking import user_turn_params
+
+
+async def run_bot(
+    transport: BaseTransport,
+    runner_args: RunnerArguments,
+    *,
+    settings: Settings,
+    llm_endpoint: LlmEndpoint,
+) -> None:
+    """Run one session's pipeline on `transport` until the client leaves or it goes idle."""
+    logger.info(f"starting session {runner_args.session_id}")
+
+    stt = create_stt(settings)
+    llm = create_llm(settings, llm_endpoint)
+    tts = create_tts(settings)
+
+    context = LLMContext()
+    user_aggregator, assistant_aggregator = LLMContextAggregatorPair(
+        context, user_params=user_turn_params(settings)
+    )
+
+    pipeline = Pipeline(
+        [
+            transport.input(),  # Caller audio in, 16 kHz mono, and the client's RTVI messages
+            stt,  # One transcript per speech segment the VAD finds
+            user_aggregator,  # VAD, turn start and end, barge-in; the caller's words to context
+            llm,  # Streams the answer; an interruption closes the request (the CLI is killed)
+            tts,  # Audio per sentence, at the 24 kHz the client plays
+            transport.output(),  # Bot audio out in real time; dropped at once on an interruption
+            assistant_aggregator,  # Only what was actually spoken goes into the context
+        ]
+    )
+
+    latency = UserBotLatencyObserver()
+    log_turn_latency(latency)
+
+    worker = PipelineWorker(
+        pipeline,
+        params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
+        observers=[latency],
+        idle_timeout_secs=runner_args.pipeline_idle_timeout_secs,
+    )
+
+    @transport.event_handler("on_client_connected")
+    async def on_client_connected(transport: BaseTransport, client: object) -> None:
+        logger.info("client connected")
+
+    @transport.event_handler("on_client_disconnected")
+    async def on_client_disconnected(transport: BaseTransport, client: object) -> None:
+        logger.info("client disconnected")
+        await worker.cancel()
+
+    runner = WorkerRunner(
+        handle_sigint=runner_args.handle_sigint, handle_sigterm=runner_args.handle_sigterm
+    )
+    await runner.add_workers(worker)
+    await runner.run()

@@ -1,0 +1,68 @@
+"""The speech and language services each session runs, chosen by the settings.
+
+Local services are the default and need no network. Hosted ones (Deepgram STT, Cartesia
+TTS) are imported only when selected, so their pipecat-ai extras stay optional; the settings
+loader has already refused to select one without its key. The LLM is any OpenAI-compatible
+endpoint: the bundled completions server, a running one, or a hosted API via `--llm-url`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pipecat.services.llm_service import LLMService
+from pipecat.services.openai.llm import OpenAILLMService
+from pipecat.services.stt_service import STTService
+from pipecat.services.tts_service import TTSService
+
+from voice.llm_server import LlmEndpoint
+from voice.prompt import SYSTEM_PROMPT
+from voice.settings import Settings
+
+
+def create_stt(settings: Settings) -> STTService:
+    """Speech to text for one session."""
+    if settings.stt == "deepgram":
+        from pipecat.services.deepgram.stt import DeepgramSTTService
+
+        return DeepgramSTTService(api_key=settings.deepgram_api_key or "")
+    from voice.services.whisper_stt import WhisperSTTService
+
+    return WhisperSTTService()
+
+
+def create_tts(settings: Settings) -> TTSService:
+    """Text to speech for one session, at the transport's output rate."""
+    if settings.tts == "cartesia":
+        from pipecat.services.cartesia.tts import CartesiaTTSService
+
+        return CartesiaTTSService(
+            api_key=settings.cartesia_api_key or "",
+            settings=CartesiaTTSService.Settings(voice=settings.cartesia_voice),
+        )
+    from voice.services.piper_tts import PiperTTSService
+
+    return PiperTTSService()
+
+
+def create_llm(settings: Settings, endpoint: LlmEndpoint) -> LLMService:
+    """The LLM for one session, streaming from `endpoint`."""
+    return OpenAILLMService(
+        api_key=endpoint.api_key or "none",  # never fall back to OPENAI_API_KEY
+        base_url=endpoint.base_url,
+        settings=OpenAILLMService.Settings(
+            model=settings.llm_model, system_instruction=SYSTEM_PROMPT
+        ),
+    )
+
+
+async def preload_models(settings: Settings) -> None:
+    """Load the local models every session shares, so the first caller does not wait."""
+    if settings.stt == "whisper":
+        from voice.services.whisper_stt import default_model_path, load_model
+
+        await asyncio.to_thread(load_model, default_model_path())
+    if settings.tts == "piper":
+        from voice.services.piper_tts import default_voice_paths, load_voice
+
+        await asyncio.to_thread(load_voice, *default_voice_paths())

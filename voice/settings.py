@@ -1,0 +1,186 @@
+"""The voice app's settings: built once from flags, then environment variables, then defaults."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from server.settings import is_loopback, positive_int, truthy
+
+ENV_PREFIX = "VOICE_"
+
+STT_CHOICES = ("whisper", "deepgram")
+TTS_CHOICES = ("piper", "cartesia")
+TURN_STOP_CHOICES = ("speech-timeout", "smart-turn")
+
+# Hosted services read their keys from the variables Pipecat's own examples use.
+_KEY_VARIABLES = {"deepgram": "DEEPGRAM_API_KEY", "cartesia": "CARTESIA_API_KEY"}
+# The package each hosted service's Pipecat module imports (its pipecat-ai extra).
+_EXTRA_MODULES = {"deepgram": ("deepgram", "pipecat-ai[deepgram]")}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the voice app needs; nothing below `__main__` reads the environment."""
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    allow_unauthenticated: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    max_sessions: int = 8
+    llm_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str = "local"
+    llm_cli: str = "local"
+    stt: str = "whisper"
+    tts: str = "piper"
+    cartesia_voice: str = "71a7ad14-091c-4e8e-a314-022ece01c121"
+    turn_stop: str = "speech-timeout"
+    speech_timeout: float = 0.3
+    log_level: str = "info"
+    deepgram_api_key: str | None = None
+    cartesia_api_key: str | None = None
+
+
+def _origin_list(text: str) -> tuple[str, ...]:
+    return tuple(o.strip() for o in text.split(",") if o.strip())
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+# (flag, type or choices, help); the environment variable is VOICE_ + the flag in upper snake case.
+_OPTIONS: list[tuple[str, object, str]] = [
+    ("--host", str, "interface to bind (default %(default)s)"),
+    ("--port", int, "port to listen on; 0 picks a free one (default %(default)s)"),
+    (
+        "--allowed-origins",
+        _origin_list,
+        "comma-separated Origin headers a websocket may come from; empty allows any",
+    ),
+    (
+        "--max-sessions",
+        positive_int,
+        "voice sessions served at once; more are refused with close code 1013 "
+        "(default %(default)s)",
+    ),
+    (
+        "--llm-url",
+        str,
+        "OpenAI-compatible base URL to answer with (e.g. http://127.0.0.1:8000/v1); "
+        "without it the bundled completions server is started as a child process",
+    ),
+    ("--llm-api-key", str, "API key for --llm-url (the bundled server gets a random one)"),
+    ("--llm-model", str, "model name sent with every completion request (default %(default)s)"),
+    (
+        "--llm-cli",
+        str,
+        "the bundled server's --cli: the CLI that answers each request (default %(default)s)",
+    ),
+    ("--stt", STT_CHOICES, "speech to text, local or hosted (default %(default)s)"),
+    ("--tts", TTS_CHOICES, "text to speech, local or hosted (default %(default)s)"),
+    ("--cartesia-voice", str, "Cartesia voice id, with --tts=cartesia (default %(default)s)"),
+    (
+        "--turn-stop",
+        TURN_STOP_CHOICES,
+        "how the end of a user turn is decided: silence for --speech-timeout seconds, "
+        "or the Smart Turn v3 model (default %(default)s)",
+    ),
+    (
+        "--speech-timeout",
+        _non_negative_float,
+        "seconds of silence, after the VAD's own 0.2 s, that end a user turn (default %(default)s)",
+    ),
+    ("--log-level", str, "trace, debug, info, warning or error (default %(default)s)"),
+]
+
+
+def env_var(flag: str) -> str:
+    """The environment variable that stands in for `flag`."""
+    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `python -m voice` argument parser, every flag with its environment variable."""
+    defaults = Settings()
+    parser = argparse.ArgumentParser(
+        prog="python -m voice",
+        description="A realtime voice agent: Pipecat voice sessions over a websocket at "
+        "/ws-client (Pipecat's protobuf frames, 16 kHz mono 16-bit PCM in, 24 kHz out), "
+        "answered by the bundled completions server unless --llm-url is given. Every flag "
+        "can also be set by the environment variable shown in brackets.",
+        epilog="Hosted services read their keys from DEEPGRAM_API_KEY and CARTESIA_API_KEY; "
+        "they are used only when selected with --stt/--tts, and then the key is required.",
+    )
+    for flag, kind, help_text in _OPTIONS:
+        dest = flag.lstrip("-").replace("-", "_")
+        default = getattr(defaults, dest)
+        if isinstance(default, tuple):
+            default = ",".join(default)
+        help_text = f"{help_text} [{env_var(flag)}]"
+        if isinstance(kind, tuple):
+            parser.add_argument(flag, choices=kind, default=default, help=help_text)
+        else:
+            parser.add_argument(flag, type=kind, default=default, help=help_text)
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        default=False,
+        help="allow binding a non-loopback host, where anyone who can reach the port can "
+        "talk to the agent [VOICE_ALLOW_UNAUTHENTICATED]",
+    )
+    return parser
+
+
+def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
+    """Build `Settings` from `argv` over `environ`; exits with a usage error on bad values."""
+    parser = build_parser()
+    env_args: list[str] = []
+    for action in parser._actions:
+        flag = next((s for s in action.option_strings if s.startswith("--")), None)
+        if flag is None or flag == "--help" or env_var(flag) not in environ:
+            continue
+        value = environ[env_var(flag)]
+        if action.nargs == 0:
+            env_args += [flag] if truthy(value) else []
+        else:
+            env_args.append(f"{flag}={value}")
+    args = parser.parse_args([*env_args, *argv])
+    if not args.allow_unauthenticated and not is_loopback(args.host):
+        parser.error(
+            f"refusing to serve {args.host}: the voice endpoint has no authentication; "
+            "pass --allow-unauthenticated to do so anyway"
+        )
+    keys = {service: environ.get(var) or None for service, var in _KEY_VARIABLES.items()}
+    for service in (args.stt, args.tts):
+        if service in keys and not keys[service]:
+            parser.error(f"--stt/--tts {service} needs {_KEY_VARIABLES[service]} to be set")
+        module, extra = _EXTRA_MODULES.get(service, (None, None))
+        if module and importlib.util.find_spec(module) is None:
+            parser.error(f"{service} needs the {module!r} package: install {extra}")
+    origins = args.allowed_origins
+    return Settings(
+        host=args.host,
+        port=args.port,
+        allow_unauthenticated=args.allow_unauthenticated,
+        allowed_origins=origins if isinstance(origins, tuple) else _origin_list(origins),
+        max_sessions=args.max_sessions,
+        llm_url=args.llm_url or None,
+        llm_api_key=args.llm_api_key or None,
+        llm_model=args.llm_model,
+        llm_cli=args.llm_cli,
+        stt=args.stt,
+        tts=args.tts,
+        cartesia_voice=args.cartesia_voice,
+        turn_stop=args.turn_stop,
+        speech_timeout=args.speech_timeout,
+        log_level=args.log_level,
+        deepgram_api_key=keys["deepgram"],
+        cartesia_api_key=keys["cartesia"],
+    )
