@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from server.cli_choice import AUTO, choose_cli
+from server.env_flags import argv_from_env
+from server.env_flags import env_var as flags_env_var
 
 ENV_PREFIX = "SERVER_"
 
@@ -63,11 +65,6 @@ def _model_list(text: str) -> tuple[str, ...]:
     if not models:
         raise argparse.ArgumentTypeError("needs at least one model name")
     return models
-
-
-def truthy(text: str) -> bool:
-    """An environment flag's value read as a boolean: 1, true, yes or on."""
-    return text.strip().lower() in ("1", "true", "yes", "on")
 
 
 # (flag, type, help); the environment variable is SERVER_ + the flag in upper snake case.
@@ -130,7 +127,7 @@ _OPTIONS: list[tuple[str, object, str]] = [
 
 def env_var(flag: str) -> str:
     """The environment variable that stands in for `flag`."""
-    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+    return flags_env_var(ENV_PREFIX, flag)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,18 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     """Build `Settings` from `argv` over `environ`; exits with a usage error on bad values."""
     parser = build_parser()
-    env_args: list[str] = []
-    for action in parser._actions:
-        flag = next((s for s in action.option_strings if s.startswith("--")), None)
-        if flag is None or flag == "--help" or env_var(flag) not in environ:
-            continue
-        value = environ[env_var(flag)]
-        if not value:
-            continue  # an empty variable (as in .env.example) means "not set"
-        if action.nargs == 0:
-            env_args += [flag] if truthy(value) else []
-        else:
-            env_args.append(f"{flag}={value}")
+    env_args = argv_from_env(parser, environ, ENV_PREFIX)
     args = parser.parse_args([*env_args, *argv])
     choice = choose_cli(args.cli)
     models = args.models or choice.models

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from server.settings import is_loopback, positive_int, truthy
+from server.env_flags import argv_from_env
+from server.env_flags import env_var as flags_env_var
+from server.settings import is_loopback, positive_int
 
 ENV_PREFIX = "VOICE_"
 
@@ -77,7 +79,12 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "without it the bundled completions server is started as a child process",
     ),
     ("--llm-api-key", str, "API key for --llm-url (the bundled server gets a random one)"),
-    ("--llm-model", str, "model name sent with every completion request (default %(default)s)"),
+    (
+        "--llm-model",
+        str,
+        "model name sent with every completion request (default local for the bundled server "
+        "on the local CLI, else sonnet)",
+    ),
     (
         "--llm-cli",
         str,
@@ -101,14 +108,20 @@ _OPTIONS: list[tuple[str, object, str]] = [
 ]
 
 
+def _default_model(llm_url: str | None, llm_cli: str) -> str:
+    """`local` for the bundled server on the local CLI; `sonnet` otherwise (which the local CLI
+    also answers to)."""
+    return "local" if not llm_url and llm_cli == "local" else "sonnet"
+
+
 def env_var(flag: str) -> str:
     """The environment variable that stands in for `flag`."""
-    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+    return flags_env_var(ENV_PREFIX, flag)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m voice` argument parser, every flag with its environment variable."""
-    defaults = Settings()
+    defaults = replace(Settings(), llm_model=None)  # resolved from --llm-url and --llm-cli
     parser = argparse.ArgumentParser(
         prog="python -m voice",
         description="A realtime voice agent: Pipecat voice sessions over a websocket at "
@@ -141,16 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     """Build `Settings` from `argv` over `environ`; exits with a usage error on bad values."""
     parser = build_parser()
-    env_args: list[str] = []
-    for action in parser._actions:
-        flag = next((s for s in action.option_strings if s.startswith("--")), None)
-        if flag is None or flag == "--help" or env_var(flag) not in environ:
-            continue
-        value = environ[env_var(flag)]
-        if action.nargs == 0:
-            env_args += [flag] if truthy(value) else []
-        else:
-            env_args.append(f"{flag}={value}")
+    env_args = argv_from_env(parser, environ, ENV_PREFIX)
     args = parser.parse_args([*env_args, *argv])
     if not args.allow_unauthenticated and not is_loopback(args.host):
         parser.error(
@@ -173,7 +177,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         max_sessions=args.max_sessions,
         llm_url=args.llm_url or None,
         llm_api_key=args.llm_api_key or None,
-        llm_model=args.llm_model,
+        llm_model=args.llm_model or _default_model(args.llm_url, args.llm_cli),
         llm_cli=args.llm_cli,
         stt=args.stt,
         tts=args.tts,

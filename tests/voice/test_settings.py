@@ -72,3 +72,20 @@ def test_help_names_the_variable_of_every_flag():
     for flag in flags:
         if flag != "--help":
             assert f"[{env_var(flag)}]" in text, flag
+
+
+def test_llm_model_follows_the_cli_unless_given():
+    assert load_settings([], {}).llm_model == "local"
+    assert load_settings(["--llm-cli", "claude"], {}).llm_model == "sonnet"
+    assert load_settings(["--llm-url", "http://127.0.0.1:1/v1"], {}).llm_model == "sonnet"
+    assert load_settings(["--llm-cli", "claude", "--llm-model", "haiku"], {}).llm_model == "haiku"
+
+
+def test_env_example_lists_every_variable():
+    from pathlib import Path
+
+    example = (Path(__file__).parents[2] / ".env.example").read_text()
+    for action in build_parser()._actions:
+        flag = action.option_strings[-1]
+        if flag != "--help":
+            assert env_var(flag) in example, flag
