@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import openai
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -115,6 +116,21 @@ def fake_settings(records: Records, fake_cli: Path) -> Callable[..., Settings]:
         return Settings(cli_env=env, **overrides)
 
     return make
+
+
+@pytest.fixture
+async def sdk() -> AsyncIterator[Callable[..., openai.AsyncOpenAI]]:
+    """`sdk(server, api_key)`: a real OpenAI client for `server`, closed after the test."""
+    clients: list[openai.AsyncOpenAI] = []
+
+    def make(server: TestServer, api_key: str = "unused") -> openai.AsyncOpenAI:
+        base_url = str(server.make_url("/v1"))
+        clients.append(openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        await client.close()
 
 
 @pytest.fixture

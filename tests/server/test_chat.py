@@ -11,21 +11,6 @@ import pytest
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 
 
-@pytest.fixture
-async def sdk():
-    """`sdk(server, api_key)`: a real OpenAI client for `server`, closed after the test."""
-    clients: list[openai.AsyncOpenAI] = []
-
-    def make(server, api_key: str = "unused") -> openai.AsyncOpenAI:
-        base_url = str(server.make_url("/v1"))
-        clients.append(openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0))
-        return clients[-1]
-
-    yield make
-    for client in clients:
-        await client.close()
-
-
 async def sse_events(response: aiohttp.ClientResponse) -> list[str]:
     """The raw `data:` payloads of an event stream, checking its framing on the way."""
     body = (await response.read()).decode()

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import aiohttp
-import openai
 import pytest
 
 from server.cli_command import build_argv, stdin_message
@@ -178,21 +177,6 @@ class LocalCli:
         return Settings(
             cli=str(self.path), models=MODELS, default_model="local", cli_env=env, **overrides
         )
-
-
-@pytest.fixture
-async def sdk():
-    """`sdk(server)`: a real OpenAI client for `server`, closed after the test."""
-    clients: list[openai.AsyncOpenAI] = []
-
-    def make(server) -> openai.AsyncOpenAI:
-        base_url = str(server.make_url("/v1"))
-        clients.append(openai.AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=0))
-        return clients[-1]
-
-    yield make
-    for client in clients:
-        await client.close()
 
 
 @pytest.mark.parametrize("warm", [0, 1], ids=["spawned-per-request", "started-ahead"])

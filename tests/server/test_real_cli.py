@@ -6,27 +6,12 @@ import asyncio
 import json
 
 import aiohttp
-import openai
 import pytest
 
 from server.state import POOLS, SUPERVISOR
 from tests.conftest import pid_alive, wait_until
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
-
-
-@pytest.fixture
-async def client_for():
-    clients: list[openai.AsyncOpenAI] = []
-
-    def make(server) -> openai.AsyncOpenAI:
-        base_url = str(server.make_url("/v1"))
-        clients.append(openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0))
-        return clients[-1]
-
-    yield make
-    for client in clients:
-        await client.close()
 
 
 def prompt_text(body: dict) -> str:
@@ -41,12 +26,10 @@ def prompt_text(body: dict) -> str:
     return "\n".join(texts)
 
 
-async def test_streamed_and_whole_answers_arrive_in_order(
-    serve, real_settings, upstream, client_for
-):
+async def test_streamed_and_whole_answers_arrive_in_order(serve, real_settings, upstream, sdk):
     state, _ = upstream
     state.answer = "Ünïcödé zürich — 東京 is far 🚀 and Paris is near."
-    client = client_for(await serve(real_settings()))
+    client = sdk(await serve(real_settings()))
     stream = await client.chat.completions.create(
         model="haiku", messages=QUESTION, stream=True, stream_options={"include_usage": True}
     )
@@ -71,10 +54,10 @@ def fake_anthropic_tokens(text: str) -> list[str]:
 
 
 async def test_upstream_gets_flattened_history_model_and_no_tools(
-    serve, real_settings, upstream, client_for
+    serve, real_settings, upstream, sdk
 ):
     state, _ = upstream
-    client = client_for(await serve(real_settings()))
+    client = sdk(await serve(real_settings()))
     messages = [
         {"role": "system", "content": "You are a terse phone assistant."},
         {"role": "user", "content": "Hello there."},
@@ -164,9 +147,9 @@ async def test_upstream_401_retries_end_at_the_first_token_deadline(serve, real_
     assert await wait_until(lambda: server.app[SUPERVISOR].live == 0, 2.0)
 
 
-async def test_long_history_over_300_kb(serve, real_settings, upstream, client_for):
+async def test_long_history_over_300_kb(serve, real_settings, upstream, sdk):
     state, _ = upstream
-    client = client_for(await serve(real_settings()))
+    client = sdk(await serve(real_settings()))
     paragraph = "The quick brown fox jumps over the lazy dog. " * 20
     messages = []
     for i in range(400):
@@ -181,16 +164,14 @@ async def test_long_history_over_300_kb(serve, real_settings, upstream, client_f
     assert text.index("Noted 398.") < text.index("What is the capital of France?")
 
 
-async def test_warm_real_cli_serves_without_a_spawn_and_ends_at_shutdown(
-    serve, real_settings, client_for
-):
+async def test_warm_real_cli_serves_without_a_spawn_and_ends_at_shutdown(serve, real_settings, sdk):
     server = await serve(real_settings(warm=1))
     pools, supervisor = server.app[POOLS], server.app[SUPERVISOR]
     assert await wait_until(lambda: pools.stats()["sonnet"]["idle"] == 1)
     [warm_pid] = supervisor.live_pids
     await asyncio.sleep(1.0)  # let it finish starting: it must still be waiting on stdin
     assert pools.stats()["sonnet"]["died"] == 0
-    completion = await client_for(server).chat.completions.create(model="sonnet", messages=QUESTION)
+    completion = await sdk(server).chat.completions.create(model="sonnet", messages=QUESTION)
     assert completion.choices[0].message.content == "Paris is the capital of France."
     stats = pools.stats()["sonnet"]
     assert (stats["hits"], stats["misses"]) == (1, 0)
