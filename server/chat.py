@@ -37,7 +37,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     slots = request.app[SLOTS]
     await slots.acquire()
     try:
-        proc = await request.app[POOLS].acquire(process_model(settings.cli, chat.model))
+        proc = await request.app[POOLS].acquire(model := process_model(settings.cli, chat.model))
     except BaseException:
         slots.release()
         raise
@@ -50,6 +50,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         # The process dies in the background; its slot comes free once it is reaped, so
         # processes never outnumber slots, while the handler returns at once.
         request.app[SUPERVISOR].release(proc).add_done_callback(lambda _: slots.release())
+        request.app[POOLS].request_ended(model)
 
 
 async def _complete(run: Answer, chat: ChatRequest) -> web.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -42,7 +43,9 @@ def choose_cli(value: str, which: Callable[[str], str | None] = shutil.which) ->
     if value == LOCAL:
         return CliChoice(LOCAL, "--cli local", LOCAL_MODELS, "local")
     if value != AUTO:
-        return CliChoice(value, f"--cli {value}", CLAUDE_MODELS, "sonnet")
+        # Processes start in a scratch directory: a relative path must not depend on it.
+        path = os.path.abspath(value) if os.sep in value else value
+        return CliChoice(path, f"--cli {value}", CLAUDE_MODELS, "sonnet")
     found = which("claude")
     if found:
         return CliChoice("claude", f"found claude on PATH at {found}", CLAUDE_MODELS, "sonnet")

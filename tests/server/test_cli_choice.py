@@ -21,6 +21,12 @@ def test_explicit_choices():
     assert choose_cli("local").cli == "local"
     assert choose_cli("/opt/claude").cli == "/opt/claude"
     assert choose_cli("/opt/claude").models == ("haiku", "sonnet", "opus")
+    assert choose_cli("claude").cli == "claude"  # found on PATH when started
+
+
+def test_a_relative_path_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert choose_cli("bin/claude").cli == str(tmp_path / "bin" / "claude")
 
 
 def test_commands():

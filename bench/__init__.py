@@ -1,0 +1,1 @@
+"""Benchmarks: small command-line programs, one per question."""
