@@ -86,6 +86,12 @@ async def open_backend(
         backend.children["upstream"] = upstream.argv
         env = claude_env(env, home=workdir / "home", base_url=upstream.url)
         backend.cli_version = await asyncio.to_thread(_cli_version, backend.cli, env)
+    elif config.backend == "fake":
+        backend.cli = _fake_cli(workdir)
+        backend.expected = answer = answer_text(config.answer_words)
+        env = {**env, "FAKE_CLI_MODE": "slow", "FAKE_CLI_ANSWER": answer}
+        env["FAKE_CLI_DELAY"] = str(config.token_delay_ms / 1000)
+        backend.cli_version = "tests/fake_cli.py"
     else:
         backend.cli_version = _local_version()
     model = config.model or choose_cli(backend.cli).default_model
@@ -188,6 +194,15 @@ def _claude_cli(flag: str | None) -> str:
             "(which puts it in .deps/claude-code) or pass --cli PATH"
         )
     return os.path.abspath(found)
+
+
+def _fake_cli(directory: Path) -> str:
+    """tests/fake_cli.py as an executable run by this interpreter with `-S` (fast start-up)."""
+    source = (Path(__file__).resolve().parents[1] / "tests" / "fake_cli.py").read_text()
+    path = directory / "fake-claude"
+    path.write_text(f"#!{sys.executable} -S\n{source.split(chr(10), 1)[1]}")
+    path.chmod(0o755)
+    return str(path)
 
 
 def _cli_version(cli: str, env: Mapping[str, str]) -> str:

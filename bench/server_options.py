@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-BACKENDS = ("claude", "local", "url")
+BACKENDS = ("claude", "fake", "local", "url")
 PATHS = ("direct", "prestarted", "cold", "warm")
 DEFAULT_PATHS = ("direct", "cold", "warm")
 DEFAULT_CLI = Path(__file__).resolve().parents[1] / ".deps/claude-code/node_modules/.bin/claude"
@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=BACKENDS,
         default="claude",
         help="claude: the real Claude Code CLI against a fake Anthropic API the bench starts; "
-        "local: the bundled local model (--cli local); url: a running server at --url, "
+        "fake: the test suite's fake CLI (tests/fake_cli.py), a 25 ms Python start-up that "
+        "prints scripted stream-json, so the server's own cost stands out from CLI start-up "
+        "noise; local: the bundled local model (--cli local); url: a running server at --url, "
         "through-server path only (default %(default)s)",
     )
     add(
@@ -150,14 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--token-delay-ms",
         type=_non_negative_float,
         default=20.0,
-        help="claude backend: the fake upstream's delay before each word, the first included; "
-        "TTFC minus this is also reported (default %(default)s)",
+        help="claude and fake backends: the delay before each word (the fake upstream's, the "
+        "first included; the fake CLI's, after each word); TTFC minus the upstream's is also "
+        "reported (default %(default)s)",
     )
     add(
         "--answer-words",
         type=_at_least(4),
         default=10,
-        help="claude backend: words in the fake upstream's answer (default %(default)s)",
+        help="claude and fake backends: words in the known answer (default %(default)s)",
     )
     add(
         "--prompt",

@@ -47,10 +47,14 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             return await _stream(request, run, proc.pid, chat)
         return await _complete(run, chat)
     finally:
-        # The process dies in the background; its slot comes free once it is reaped, so
-        # processes never outnumber slots, while the handler returns at once.
-        request.app[SUPERVISOR].release(proc).add_done_callback(lambda _: slots.release())
-        request.app[POOLS].request_ended(model)
+        # The process dies in the background; its slot comes free, and its pool refills, once
+        # it is reaped: processes never outnumber slots plus pools, nothing competes with the
+        # dying process for the CPU, and the handler still returns at once.
+        def reaped(_: object) -> None:
+            slots.release()
+            request.app[POOLS].request_ended(model)
+
+        request.app[SUPERVISOR].release(proc).add_done_callback(reaped)
 
 
 async def _complete(run: Answer, chat: ChatRequest) -> web.Response:

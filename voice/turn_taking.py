@@ -4,10 +4,10 @@ A turn starts when the VAD hears speech, which also interrupts the bot (barge-in
 `speech_timeout` seconds after the VAD's own `stop_secs` of silence, once Whisper has the
 transcript: 0.5 s of silence at the least, and in practice when the transcript lands, since
 Whisper tiny.en takes longer than that on two cores (0.5-1.5 s measured; see
-`tests/voice/latency_bench.py`), so the timeout adds nothing on top of it.
+`python -m bench.voice`), so the timeout adds nothing on top of it.
 
 Smart Turn v3 (`--turn-stop=smart-turn`) was measured on ten Piper-spoken utterances
-(`tests/voice/turn_stop_bench.py`): nine judged complete after 0.12-0.42 s of inference, on
+(`python -m bench.turn_stop`): nine judged complete after 0.12-0.42 s of inference, on
 a core Whisper needs at the same moment; one ("Thanks, that's all.") judged incomplete, which
 holds the turn open for Smart Turn's full 3 s. It stays an option for callers who pause
 mid-sentence; silence is the default.

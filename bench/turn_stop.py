@@ -1,6 +1,6 @@
 """Smart Turn v3's verdict on spoken utterances, fed as the pipeline feeds it.
 
-    python -m tests.voice.turn_stop_bench
+    python -m bench.turn_stop
 
 Each utterance is spoken by the bundled Piper voice at 16 kHz, run through Silero VAD with
 the app's parameters, and handed to `LocalSmartTurnAnalyzerV3` chunk by chunk; when the VAD

@@ -1,0 +1,213 @@
+"""`python -m bench.voice`'s command line and the configuration built from it."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+# Beyond this, `python -m voice` refuses sessions unless `--max-sessions` is raised.
+VOICE_DEFAULT_MAX_SESSIONS = 8
+
+
+@dataclass(frozen=True)
+class VoiceBenchConfig:
+    """Everything one run was asked to do; recorded whole in the JSON."""
+
+    turns: int
+    calls: int
+    warmup: int
+    barge_in_trials: int
+    barge_after: float
+    audio: Path | None
+    verify: bool
+    url: str | None
+    llm_cli: str | None
+    voice_args: tuple[str, ...]
+    label: str
+    timeout: float
+    json: Path | None
+    plot: Path | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+def app_args(config: VoiceBenchConfig) -> tuple[str, ...]:
+    """The flags for the `python -m voice` the bench starts; the user's own come last and win."""
+    args: list[str] = []
+    if config.calls > VOICE_DEFAULT_MAX_SESSIONS:
+        args.append(f"--max-sessions={config.calls}")
+    if config.llm_cli:
+        args.append(f"--llm-cli={config.llm_cli}")
+    return (*args, *config.voice_args)
+
+
+def _at_least(minimum: int) -> Any:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, every option explained for `--help`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.voice",
+        usage="%(prog)s [options] [-- VOICE_FLAGS ...]",
+        description="Measure the voice agent over its websocket as a caller feels it. Each "
+        "call is one /ws-client session that speaks questions in real time (then silence, as "
+        "a live microphone does) and times, per turn: the last speech sample sent to the "
+        "first bot audio frame received; the answer's span (first to last bot audio frame) "
+        "and its audio's own length. Barge-in trials then talk over a long answer and time "
+        "the client starting to speak to the last bot audio frame of that answer, and to the "
+        "protobuf interruption and RTVI bot-interrupted messages. When the bench starts the "
+        "app itself, the app's own `turn latency` log lines give the server-side breakdown "
+        "(endpointing, STT, LLM first token, TTS first audio). Every answer is checked: bot "
+        "audio that is not silent and, with --verify, words Whisper can make out; a barge-in "
+        "must stop the bot while the caller is still talking. Failures are counted, not timed.",
+        epilog="VOICE_FLAGS after `--` go to the `python -m voice --port=0` the bench starts "
+        "(e.g. `-- --llm-cli=tests/fake_cli.py` with FAKE_CLI_* in the environment, or "
+        "`-- --turn-stop=smart-turn`); VOICE_* environment variables are not passed on. The "
+        "app is stopped at the end, also on Ctrl-C. Exits 1 when every turn or every barge-in "
+        "trial failed, 2 when the run could not start.",
+    )
+    add = parser.add_argument
+    add(
+        "-n",
+        "--turns",
+        type=_at_least(1),
+        default=5,
+        help="measured questions per call, one after another on its session (default %(default)s)",
+    )
+    add(
+        "-c",
+        "--calls",
+        type=_at_least(1),
+        default=1,
+        help="concurrent calls, each its own websocket session on the one app, all asking "
+        "at once (default %(default)s)",
+    )
+    add(
+        "--warmup",
+        type=_at_least(0),
+        default=1,
+        help="unmeasured questions per call before the measured ones (default %(default)s)",
+    )
+    add(
+        "--barge-in-trials",
+        type=_at_least(0),
+        default=3,
+        metavar="K",
+        help="barge-in trials, one at a time, each on a new session after the turns; 0 skips "
+        "them (default %(default)s)",
+    )
+    add(
+        "--barge-after",
+        type=_positive_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds of bot audio before the client talks over it (default %(default)s)",
+    )
+    add(
+        "--audio",
+        type=Path,
+        metavar="PATH",
+        help="a WAV question to play every turn instead of the synthesized ones (PCM, any "
+        "rate, mono or not: mixed down and resampled to 16 kHz; silence at either end is "
+        "trimmed so the last sample sent is the end of speech)",
+    )
+    add(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="transcribe each answer with the project's Whisper once measuring is done and "
+        "fail turns where it hears no words or decodes with an average log probability under "
+        "-1.0 (Whisper's own threshold for a failed decode) (default: on for the synthesized "
+        "questions, off with --audio)",
+    )
+    add(
+        "--llm-cli",
+        metavar="CLI",
+        help="the started app's --llm-cli: local, claude, or an executable such as "
+        "tests/fake_cli.py (default: the app's own, local)",
+    )
+    add(
+        "--url",
+        help="benchmark an agent that is already running at this websocket URL, e.g. "
+        "ws://127.0.0.1:7860/ws-client, instead of starting one (no server-side breakdown)",
+    )
+    add(
+        "--label",
+        help="the configuration's name in the table, plot and JSON (default: url, the "
+        "--llm-cli's file name, or local)",
+    )
+    add(
+        "--timeout",
+        type=_positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds from the end of a question to the first bot audio, and from there to "
+        "the answer's end, before a turn counts as failed (default %(default)s)",
+    )
+    add(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="write every raw sample, the summary, machine info, versions and configuration",
+    )
+    add("--plot", type=Path, metavar="PATH", help="write a PNG of the distributions")
+    return parser
+
+
+def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
+    """Build the configuration from `argv`; exits with a usage error on bad values."""
+    argv = list(argv)
+    split = argv.index("--") if "--" in argv else len(argv)
+    ours, voice_args = argv[:split], tuple(argv[split + 1 :])
+    parser = build_parser()
+    args = parser.parse_args(ours)
+    if args.url and (voice_args or args.llm_cli):
+        parser.error("--url benchmarks a running agent: --llm-cli and VOICE_FLAGS do not apply")
+    if args.url and not args.url.startswith(("ws://", "wss://")):
+        parser.error(f"--url must be a ws:// or wss:// URL, got {args.url!r}")
+    if args.audio and not args.audio.is_file():
+        parser.error(f"--audio {args.audio}: no such file")
+    return VoiceBenchConfig(
+        turns=args.turns,
+        calls=args.calls,
+        warmup=args.warmup,
+        barge_in_trials=args.barge_in_trials,
+        barge_after=args.barge_after,
+        audio=args.audio,
+        verify=args.audio is None if args.verify is None else args.verify,
+        url=args.url,
+        llm_cli=args.llm_cli,
+        voice_args=voice_args,
+        label=args.label or _default_label(args.url, args.llm_cli, voice_args),
+        timeout=args.timeout,
+        json=args.json,
+        plot=args.plot,
+    )
+
+
+def _default_label(url: str | None, llm_cli: str | None, voice_args: Sequence[str]) -> str:
+    if url:
+        return "url"
+    for arg in voice_args:
+        if arg.startswith("--llm-cli="):
+            llm_cli = arg.split("=", 1)[1]  # the app's argparse lets the last one win too
+    return Path(llm_cli).name if llm_cli else "local"

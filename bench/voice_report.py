@@ -1,0 +1,171 @@
+"""What `python -m bench.voice` prints and draws: the summary rows, headline lines and panels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.report import Panel, plot_panels
+from bench.stats import Summary, percentile, summarize
+from bench.voice_barge_in import BargeSample
+from bench.voice_server_log import SERVER_METRICS
+from bench.voice_turns import TurnSample
+
+# (metric name in the table, TurnSample field): what the caller measured per turn.
+CLIENT_METRICS = (
+    ("client: first audio", "first_audio_ms"),
+    ("client: answer span", "answer_span_ms"),
+    ("client: answer audio", "answer_audio_ms"),
+)
+# (metric name in the table, BargeSample field), all from the client starting to talk over.
+BARGE_METRICS = (
+    ("barge-in: stop", "stop_ms"),
+    ("barge-in: interruption frame", "interruption_ms"),
+    ("barge-in: bot-interrupted", "bot_interrupted_ms"),
+    ("barge-in: reply first audio", "reply_ms"),
+)
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything measured in one run."""
+
+    turns: list[TurnSample]  # warm-up turns included (phase "warmup")
+    barge_ins: list[BargeSample]
+    server: list[dict[str, Any]] | None  # the app's turn lines, each with its phase; None: --url
+
+
+def series(results: Results) -> dict[str, list[float]]:
+    """Every metric's values: good measured turns and trials only, the server's measured lines."""
+    turns = [s for s in results.turns if s.phase == "turn" and s.ok]
+    values = {name: [getattr(s, f) for s in turns] for name, f in CLIENT_METRICS}
+    lines = [t for t in results.server or [] if t["phase"] == "turn"]
+    for name, key in SERVER_METRICS if results.server is not None else ():
+        values[name] = [t[key] for t in lines if key in t]
+    trials = [s for s in results.barge_ins if s.ok]
+    for name, f in BARGE_METRICS if results.barge_ins else ():
+        values[name] = [v for s in trials if (v := getattr(s, f)) is not None]
+    return values
+
+
+def summaries(results: Results, label: str) -> list[Summary]:
+    """One summary per metric, in the table's order: client turn, server, answer, barge-in."""
+    values = series(results)
+    measured = [s for s in results.turns if s.phase == "turn"]
+    turn_counts = {"ok": sum(s.ok for s in measured), "failed": sum(not s.ok for s in measured)}
+    trial_counts = {
+        "ok": sum(s.ok for s in results.barge_ins),
+        "failed": sum(not s.ok for s in results.barge_ins),
+    }
+    order = [
+        CLIENT_METRICS[0][0],
+        *(n for n, _ in SERVER_METRICS),
+        *(n for n, _ in CLIENT_METRICS[1:]),
+    ]
+    rows = []
+    for name in [*order, *(n for n, _ in BARGE_METRICS)]:
+        if not values.get(name) and name.startswith("server:"):
+            continue  # a part no turn had (the fake CLI's one-chunk answers skip sentences)
+        if name not in values:
+            continue
+        if name.startswith("server:"):  # log lines, not matched to the client's turns
+            counts = {"ok": len(values[name]), "failed": 0}
+        else:
+            counts = trial_counts if name.startswith("barge-in:") else turn_counts
+        rows.append(summarize(label, name, values[name], **counts))
+    return rows
+
+
+def headline(results: Results) -> list[str]:
+    """Comparisons within the run, which drift on a shared machine far less than its times."""
+    values, lines = series(results), []
+    client, server = values.get("client: first audio"), values.get("server: total")
+    if client and server:
+        gap = percentile(client, 50) - percentile(server, 50)
+        lines.append(
+            f"client first audio p50 is {gap:+.0f} ms from the server's own total p50 (the "
+            "network, the output transport, and where each side puts the end of speech)"
+        )
+    good = [s for s in results.turns if s.phase == "turn" and s.ok]
+    if good:
+        lag = percentile([s.answer_span_ms - s.answer_audio_ms for s in good], 50)
+        lines.append(
+            f"answer span - answer audio, p50 per turn: {lag:+.0f} ms (a frame or two under 0: "
+            "played out in real time; well over 0: the bot's audio stalled mid-answer)"
+        )
+    if trials := results.barge_ins:
+        k = len(trials)
+        frames = sum(s.interruption_ms is not None for s in trials)
+        rtvi = sum(s.bot_interrupted_ms is not None for s in trials)
+        lines.append(
+            f"barge-in: {sum(s.ok for s in trials)}/{k} trials ok (the bot fell silent while "
+            f"the caller talked over it, then replied); the protobuf interruption arrived in "
+            f"{frames}/{k}, RTVI bot-interrupted in {rtvi}/{k}"
+        )
+    return lines
+
+
+def failures(results: Results, limit: int = 5) -> list[str]:
+    """The first `limit` failures, one line each."""
+    failed: list[TurnSample | BargeSample] = [
+        *(s for s in results.turns if not s.ok),
+        *(s for s in results.barge_ins if not s.ok),
+    ]
+    lines = []
+    for s in failed[:limit]:
+        where = (
+            f"call {s.call} {s.phase} {s.index}"
+            if isinstance(s, TurnSample)
+            else f"barge-in {s.index}"
+        )
+        lines.append(f"failed: {where}: {s.error}")
+    if len(failed) > limit:
+        lines.append(f"... and {len(failed) - limit} more (all in the JSON record)")
+    return lines
+
+
+def plot(path: Path, results: Results, title: str, marks: dict[str, float]) -> None:
+    """One panel per question: first audio, the server's parts, answer length, barge-in."""
+    values = series(results)
+
+    def pick(names: Sequence[tuple[str, str]], scale: float = 1.0) -> dict[str, list[float]]:
+        return {short: [v / scale for v in values[name]] for short, name in names if name in values}
+
+    panels = [
+        Panel(
+            "user stopped speaking -> first bot audio",
+            pick([("client", "client: first audio"), ("server total", "server: total")]),
+        ),
+        Panel(
+            "server-side breakdown",
+            pick(
+                [
+                    ("endpointing", "server: endpointing"),
+                    ("STT", "server: STT"),
+                    ("LLM first\ntoken", "server: LLM first token"),
+                    ("TTS first\naudio", "server: TTS first audio"),
+                ]
+            ),
+        ),
+        Panel(
+            "answer duration",
+            pick([("span", "client: answer span"), ("audio", "client: answer audio")], 1000),
+            unit="s",
+        ),
+        Panel(
+            "barge-in: from the caller talking over the bot",
+            pick(
+                [
+                    ("bot audio\nstops", "barge-in: stop"),
+                    ("protobuf\ninterruption", "barge-in: interruption frame"),
+                    ("RTVI bot-\ninterrupted", "barge-in: bot-interrupted"),
+                ]
+            ),
+            marks=marks,
+        ),
+    ]
+    panels = [p for p in panels if any(p.series.values())]
+    if panels:
+        plot_panels(path, panels, title)

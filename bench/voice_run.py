@@ -1,0 +1,142 @@
+"""One measuring run of `python -m bench.voice`: start the app, play the calls, stop the app.
+
+Phases: every call connects and asks its warm-up questions; then the measured questions,
+all calls at once; then the barge-in trials one at a time. The app's log is marked at the
+phase boundaries so its `turn latency` lines can be told apart by phase.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+from websockets.exceptions import WebSocketException
+
+from bench.voice_audio import (
+    INTERRUPTION,
+    QUESTIONS,
+    STORY_REQUESTS,
+    Utterance,
+    from_wav,
+    synthesized,
+)
+from bench.voice_barge_in import BargeSample, barge_in_trial
+from bench.voice_options import VoiceBenchConfig, app_args
+from bench.voice_report import Results
+from bench.voice_server_log import server_turns
+from bench.voice_turns import TurnFailed, TurnSample, open_calls, run_turns
+from tests.voice.pipecat_client import VoiceClient
+from tests.voice.voice_app import start_voice_app
+
+
+class BenchError(RuntimeError):
+    """The run could not start: the app did not come up, or no call could connect."""
+
+
+def run(config: VoiceBenchConfig) -> tuple[Results, list[str] | None]:
+    """Measure as `config` says; the results and the app's command (None with --url)."""
+    print("bench.voice: synthesizing the caller's speech ...", file=sys.stderr)
+    questions = [from_wav(config.audio)] if config.audio else synthesized(QUESTIONS)
+    stories = synthesized(STORY_REQUESTS) if config.barge_in_trials else []
+    interruption = synthesized((INTERRUPTION,))[0]
+    if config.url:
+        turns, barge_ins, _ = asyncio.run(
+            _measure(config, config.url, questions, stories, interruption, lambda: 0)
+        )
+        return Results(turns, barge_ins, None), None
+    args = app_args(config)
+    with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
+        print(f"bench.voice: starting python -m voice {' '.join(args)}".rstrip(), file=sys.stderr)
+        try:
+            app = start_voice_app(Path(tmp), args=args)
+        except AssertionError as e:  # what start_voice_app raises, with the app's whole log
+            tail = "\n".join(str(e).splitlines()[-15:])
+            raise BenchError(f"python -m voice did not start; its log ends:\n{tail}") from e
+        try:
+
+            def mark() -> int:
+                return app.log_path.stat().st_size
+
+            turns, barge_ins, marks = asyncio.run(
+                _measure(config, app.ws_url, questions, stories, interruption, mark)
+            )
+        finally:
+            app.stop()
+        log = app.log_path.read_bytes()
+    command = [sys.executable, "-m", "voice", "--port=0", *args]
+    return Results(turns, barge_ins, _server_lines(log, marks)), command
+
+
+def _server_lines(log: bytes, marks: tuple[int, int]) -> list[dict[str, Any]]:
+    """The app's turn lines, each with the phase whose part of the log it was written in."""
+    start, end = marks
+    lines = []
+    for phase, part in (("warmup", log[:start]), ("turn", log[start:end]), ("barge-in", log[end:])):
+        lines += [{"phase": phase, **t} for t in server_turns(part.decode(errors="replace"))]
+    return lines
+
+
+async def _measure(
+    config: VoiceBenchConfig,
+    url: str,
+    questions: list[Utterance],
+    stories: list[Utterance],
+    interruption: Utterance,
+    mark: Callable[[], int],
+) -> tuple[list[TurnSample], list[BargeSample], tuple[int, int]]:
+    total = config.calls * (config.warmup + config.turns) + config.barge_in_trials
+    within = config.timeout
+    with tqdm(total=total, desc="bench.voice", unit="turn", file=sys.stderr) as bar:
+        async with AsyncExitStack() as stack:
+            try:
+                clients = await open_calls(stack, url, config.calls, within)
+            except (OSError, WebSocketException, TimeoutError) as e:
+                raise BenchError(f"could not open {config.calls} call(s) on {url}: {e}") from e
+            turns = await _all_calls(clients, questions, "warmup", config.warmup, within, bar)
+            start = mark()
+            turns += await _all_calls(clients, questions, "turn", config.turns, within, bar)
+            end = mark()
+        bar.set_postfix_str("barge-in", refresh=False)
+        barge_ins = []
+        for index in range(config.barge_in_trials):
+            story = stories[index % len(stories)]
+            sample = BargeSample(index, story.text)
+            try:
+                await barge_in_trial(
+                    url, story, interruption, sample, barge_after=config.barge_after, within=within
+                )
+                sample.ok = True
+            except TurnFailed as e:
+                sample.fail(str(e))
+            except (OSError, WebSocketException) as e:
+                sample.fail(f"could not connect: {e}")
+            barge_ins.append(sample)
+            bar.update(1)
+    return turns, barge_ins, (start, end)
+
+
+async def _all_calls(
+    clients: list[VoiceClient],
+    questions: list[Utterance],
+    phase: str,
+    count: int,
+    within: float,
+    progress: tqdm,
+) -> list[TurnSample]:
+    """`count` turns on every call at once."""
+    progress.set_postfix_str(phase, refresh=False)
+    calls = await asyncio.gather(
+        *(
+            run_turns(
+                c, questions, call=i, phase=phase, count=count, within=within, progress=progress
+            )
+            for i, c in enumerate(clients)
+        )
+    )
+    return [sample for call in calls for sample in call]
