@@ -45,7 +45,12 @@ def run(options: Options, environ: Mapping[str, str]) -> int:
         # Loaded and primed before stdin is read, so a process started ahead of its request
         # has already paid for both by the time the prompt arrives.
         path = options.model_file or bundled_model_file()
-        model = LocalModel.load(path, context_size=options.context_size, threads=options.threads)
+        model = LocalModel.load(
+            path,
+            context_size=options.context_size,
+            threads=options.threads,
+            batch_threads=options.batch_threads,
+        )
         prime_seconds = model.prime(options.system_prompt) if options.system_prompt.strip() else 0.0
         trace = TokenTrace.open(environ.get(TRACE_ENV))
         trace.ready(model.load_seconds, prime_seconds)

@@ -55,7 +55,7 @@ class LocalModel:
         self.load_seconds = load_seconds
 
     @classmethod
-    def load(cls, path: Path, *, context_size: int, threads: int) -> LocalModel:
+    def load(cls, path: Path, *, context_size: int, threads: int, batch_threads: int) -> LocalModel:
         """Load the GGUF at `path` onto the CPU; raises `ModelError` if that fails."""
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
@@ -69,7 +69,7 @@ class LocalModel:
         params.n_ctx = context_size
         params.n_parallel = 1
         params.cpuparams.n_threads = threads
-        params.cpuparams_batch.n_threads = threads
+        params.cpuparams_batch.n_threads = batch_threads
         params.verbosity = _LOG_VERBOSITY
         # The library always serves HTTP on a loopback port; a random key keeps it closed.
         params.api_keys = [secrets.token_hex(16)]

@@ -8,6 +8,7 @@ stdin.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ class Options:
     system_prompt: str
     context_size: int
     threads: int
+    batch_threads: int
     model_file: Path | None
 
 
@@ -90,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         "half the speed of 1, and the voice pipeline's speech models need a core too)",
     )
     parser.add_argument(
+        "--batch-threads",
+        type=_positive_int,
+        default=min(2, os.cpu_count() or 1),
+        help="CPU threads reading the prompt (default %(default)s, up to 2: the prompt is read "
+        "while speech recognition has finished and speech synthesis has not begun; 2 threads "
+        "cut the first token of a four-turn call from 963 to 560 ms here)",
+    )
+    parser.add_argument(
         "--model-file",
         type=Path,
         default=None,
@@ -108,5 +118,6 @@ def parse_options(argv: Sequence[str]) -> Options:
         system_prompt=args.system_prompt,
         context_size=args.context_size,
         threads=args.threads,
+        batch_threads=args.batch_threads,
         model_file=args.model_file,
     )
