@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from server.arg_types import at_least, non_negative_float
+
 BACKENDS = ("claude", "fake", "local", "url")
 PATHS = ("direct", "prestarted", "cold", "warm")
 DEFAULT_PATHS = ("direct", "cold", "warm")
@@ -42,23 +44,6 @@ class BenchConfig:
         fields = asdict(self)
         fields["api_key"] = "***" if self.api_key else None
         return {k: str(v) if isinstance(v, Path) else v for k, v in fields.items()}
-
-
-def _at_least(minimum: int) -> Any:
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def _paths(text: str) -> tuple[str, ...]:
@@ -100,14 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "-n",
         "--requests",
-        type=_at_least(1),
+        type=at_least(1),
         default=8,
         help="measured streaming requests per path (default %(default)s)",
     )
     add(
         "-c",
         "--concurrency",
-        type=_at_least(1),
+        type=at_least(1),
         default=1,
         help="requests in flight at once: each round sends one batch of this many concurrent "
         "requests per path in turn; cancel trials always run one at a time "
@@ -122,25 +107,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--cancel-trials",
-        type=_at_least(0),
+        type=at_least(0),
         default=5,
         help="cancel trials per path, run one at a time; 0 skips them (default %(default)s)",
     )
     add(
         "--warmup",
-        type=_at_least(0),
+        type=at_least(0),
         default=1,
         help="unmeasured requests per path before measuring (default %(default)s)",
     )
     add(
         "--warm",
-        type=_at_least(1),
+        type=at_least(1),
         default=2,
         help="warm processes per model for the 'warm' server (default %(default)s)",
     )
     add(
         "--refill",
-        type=_non_negative_float,
+        type=non_negative_float,
         default=1.0,
         help="seconds a warm-path batch keeps the next batch (of any path) waiting from its "
         "start, and after that until the warm server's CLIs use no CPU, so the processes it "
@@ -150,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--token-delay-ms",
-        type=_non_negative_float,
+        type=non_negative_float,
         default=20.0,
         help="claude and fake backends: the delay before each word (the fake upstream's, the "
         "first included; the fake CLI's, after each word); TTFC minus the upstream's is also "
@@ -158,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--answer-words",
-        type=_at_least(4),
+        type=at_least(4),
         default=10,
         help="claude and fake backends: words in the known answer (default %(default)s)",
     )
@@ -181,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--api-key", help="url backend: the server's API key, if it needs one")
     add(
         "--timeout",
-        type=_non_negative_float,
+        type=non_negative_float,
         default=60.0,
         help="seconds before one request counts as failed (default %(default)s)",
     )

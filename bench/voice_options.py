@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from server.arg_types import at_least, positive_float
+
 # Beyond this, `python -m voice` refuses sessions unless `--max-sessions` is raised.
 VOICE_DEFAULT_MAX_SESSIONS = 8
 
@@ -46,23 +48,6 @@ def app_args(config: VoiceBenchConfig) -> tuple[str, ...]:
     return (*args, *config.voice_args)
 
 
-def _at_least(minimum: int) -> Any:
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, every option explained for `--help`."""
     parser = argparse.ArgumentParser(
@@ -89,27 +74,27 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "-n",
         "--turns",
-        type=_at_least(1),
+        type=at_least(1),
         default=5,
         help="measured questions per call, one after another on its session (default %(default)s)",
     )
     add(
         "-c",
         "--calls",
-        type=_at_least(1),
+        type=at_least(1),
         default=1,
         help="concurrent calls, each its own websocket session on the one app, all asking "
         "at once (default %(default)s)",
     )
     add(
         "--warmup",
-        type=_at_least(0),
+        type=at_least(0),
         default=1,
         help="unmeasured questions per call before the measured ones (default %(default)s)",
     )
     add(
         "--barge-in-trials",
-        type=_at_least(0),
+        type=at_least(0),
         default=3,
         metavar="K",
         help="barge-in trials, one at a time, each on a new session after the turns; 0 skips "
@@ -117,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--barge-after",
-        type=_positive_float,
+        type=positive_float,
         default=1.0,
         metavar="SECONDS",
         help="seconds of bot audio before the client talks over it (default %(default)s)",
@@ -157,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--timeout",
-        type=_positive_float,
+        type=positive_float,
         default=60.0,
         metavar="SECONDS",
         help="seconds from the end of a question to the first bot audio, and from there to "

@@ -7,6 +7,7 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from server.arg_types import non_negative_int, positive_float, positive_int
 from server.cli_choice import AUTO, choose_cli
 from server.env_flags import argv_from_env
 from server.env_flags import env_var as flags_env_var
@@ -36,28 +37,6 @@ class Settings:
     warm_max_age: float = 600.0
     log_level: str = "info"
     cli_env: Mapping[str, str] = field(default_factory=dict)
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def _model_list(text: str) -> tuple[str, ...]:
@@ -92,14 +71,14 @@ _OPTIONS: list[tuple[str, object, str]] = [
     ),
     (
         "--first-token-timeout",
-        _positive_float,
+        positive_float,
         "seconds the CLI may take to give its first "
         "text before it is killed and the client gets an error (default %(default)s)",
     ),
     ("--max-concurrency", positive_int, "CLI processes answering at once (default %(default)s)"),
     (
         "--queue-timeout",
-        _positive_float,
+        positive_float,
         "seconds a request over the concurrency cap waits "
         "for a slot before a 429 (default %(default)s)",
     ),
@@ -107,18 +86,18 @@ _OPTIONS: list[tuple[str, object, str]] = [
     ("--max-line-bytes", positive_int, "longest CLI output line accepted (default %(default)s)"),
     (
         "--kill-grace",
-        _positive_float,
+        positive_float,
         "seconds between SIGTERM and SIGKILL when a CLI is ended (default %(default)s)",
     ),
     (
         "--warm",
-        _non_negative_int,
+        non_negative_int,
         "CLI processes per model kept started and waiting on stdin, "
         "each used for one request; 0 spawns every process on demand (default %(default)s)",
     ),
     (
         "--warm-max-age",
-        _positive_float,
+        positive_float,
         "seconds after which an idle warm process is replaced (default %(default)s)",
     ),
     ("--log-level", str, "debug, info, warning or error (default %(default)s)"),

@@ -7,9 +7,10 @@ import importlib.util
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from server.arg_types import non_negative_float, positive_int
 from server.env_flags import argv_from_env
 from server.env_flags import env_var as flags_env_var
-from server.settings import is_loopback, positive_int
+from server.settings import is_loopback
 
 ENV_PREFIX = "VOICE_"
 
@@ -48,13 +49,6 @@ class Settings:
 
 def _origin_list(text: str) -> tuple[str, ...]:
     return tuple(o.strip() for o in text.split(",") if o.strip())
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 # (flag, type or choices, help); the environment variable is VOICE_ + the flag in upper snake case.
@@ -101,7 +95,7 @@ _OPTIONS: list[tuple[str, object, str]] = [
     ),
     (
         "--speech-timeout",
-        _non_negative_float,
+        non_negative_float,
         "seconds of silence, after the VAD's own 0.2 s, that end a user turn (default %(default)s)",
     ),
     ("--log-level", str, "trace, debug, info, warning or error (default %(default)s)"),

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from server.arg_types import positive_int
+
 # Every name maps to the one bundled model, so clients configured for Claude still work.
 MODEL_NAMES = ("local", "sonnet", "haiku", "opus")
 
@@ -34,13 +36,6 @@ class Options:
     threads: int
     batch_threads: int
     model_file: Path | None
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-tokens",
-        type=_positive_int,
+        type=positive_int,
         default=100,
         help="most tokens in one answer (default %(default)s)",
     )
@@ -80,20 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--context-size",
-        type=_positive_int,
+        type=positive_int,
         default=4096,
         help="tokens of context: prompt plus answer (default %(default)s)",
     )
     parser.add_argument(
         "--threads",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         help="CPU threads generating (default %(default)s: on 2 busy cores, 2 threads ran at "
         "half the speed of 1, and the voice pipeline's speech models need a core too)",
     )
     parser.add_argument(
         "--batch-threads",
-        type=_positive_int,
+        type=positive_int,
         default=min(2, os.cpu_count() or 1),
         help="CPU threads reading the prompt (default %(default)s, up to 2: the prompt is read "
         "while speech recognition has finished and speech synthesis has not begun; 2 threads "
