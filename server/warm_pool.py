@@ -159,6 +159,7 @@ class WarmPools:
         self._preload = preload
         self._pools: dict[str, ModelPool] = {}
         self._recycler: asyncio.Task[None] | None = None
+        self._closed = False
 
     def start(self) -> None:
         """Fill the preloaded pools and start recycling processes past their maximum age."""
@@ -172,12 +173,12 @@ class WarmPools:
 
         Call `request_ended(model)` when the request it served is over.
         """
-        proc = self._pool(model).take() if self._size else None
+        proc = self._pool(model).take() if self._size and not self._closed else None
         return proc if proc is not None else await self._supervisor.spawn(model)
 
     def request_ended(self, model: str) -> None:
         """Refill `model`'s pool now that a request no longer needs the CPU."""
-        if self._size:
+        if self._size and not self._closed:  # a reap during shutdown must not start a pool
             self._pool(model).fill()
 
     def stats(self) -> dict[str, dict[str, int]]:
@@ -193,6 +194,7 @@ class WarmPools:
 
     async def aclose(self) -> None:
         """Stop recycling and refilling; end every idle process."""
+        self._closed = True
         if self._recycler is not None:
             self._recycler.cancel()
             await asyncio.gather(self._recycler, return_exceptions=True)

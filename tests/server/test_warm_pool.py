@@ -149,3 +149,17 @@ async def test_health_names_the_process_serving_a_stream(serve, fake_settings, r
             [record] = await records.wait_for(key="first_text")
             processes = (await health(server))["processes"]
             assert processes["serving_pids"] == [record["pid"]]
+
+
+async def test_a_request_ending_during_shutdown_starts_no_new_pool(serve, fake_settings):
+    env = {"FAKE_CLI_DELAY": "0.2"}
+    server = await warm_server(serve, fake_settings("slow", warm=1, fake_env=env), 1)
+    async with aiohttp.ClientSession() as session:
+        url = server.make_url("/v1/chat/completions")
+        response = await session.post(url, json={**BODY, "model": "haiku", "stream": True})
+        await response.content.readline()
+        await asyncio.wait_for(server.close(), 5)
+        response.close()
+    await asyncio.sleep(0.3)  # a late refill would have spawned by now
+    assert server.app[SUPERVISOR].live == 0
+    assert server.app[POOLS].stats()["haiku"]["idle"] == 0
