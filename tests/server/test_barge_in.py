@@ -40,8 +40,8 @@ async def test_disconnect_mid_stream_kills_the_cli(serve, fake_settings, records
     # The CLI sleeps 0.5 s between tokens: it is ended, not left to notice a broken pipe.
     assert await wait_until(lambda: not pid_alive(record["pid"]), 0.4)
     supervisor = server.app[SUPERVISOR]
-    assert await wait_until(lambda: supervisor.live == warm, 1.0)
-    assert record["pid"] not in supervisor.live_pids
+    assert await wait_until(lambda: record["pid"] not in supervisor.live_pids, 1.0)  # reaped
+    assert await wait_until(lambda: supervisor.live == warm, 2.0)  # and replaced
     assert server.app[SLOTS].in_use == 0
 
 
