@@ -13,14 +13,14 @@ from server.chat_request import ChatRequest, parse_chat_request
 from server.cli_choice import process_model
 from server.completion import run_prompt
 from server.errors import BadRequest, CliFailure
-from server.events import PlainText, Result, TextDelta
+from server.events import Result, TextDelta
 from server.openai_format import CompletionIds
 from server.prompt import flatten
 from server.state import POOLS, SETTINGS, SLOTS, SUPERVISOR
 
 log = logging.getLogger(__name__)
 
-Answer = AsyncGenerator[TextDelta | PlainText | Result, None]
+Answer = AsyncGenerator[TextDelta | Result, None]
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:

@@ -26,8 +26,11 @@ _EXIT_WAIT = 5.0
 
 async def run_prompt(
     proc: CliProcess, prompt: str, *, first_token_timeout: float
-) -> AsyncGenerator[TextDelta | PlainText | Result, None]:
-    """Send `prompt` to `proc` and yield text deltas, plain-text lines and then one `Result`.
+) -> AsyncGenerator[TextDelta | Result, None]:
+    """Send `prompt` to `proc` and yield text deltas, then one `Result`.
+
+    Non-JSON lines are not relayed; when the CLI printed nothing else, the `Result` carries
+    them as its text.
 
     Raises `CliFailure` (or `CliTimeout`) when the CLI fails; the caller owns `proc` and ends it.
     """
@@ -72,7 +75,6 @@ async def run_prompt(
                 log.warning("CLI pid %d retrying upstream: %s", proc.pid, event)
             elif isinstance(event, PlainText):
                 plain.append(event.text)
-                yield event
     yield await _result_at_exit(proc, plain)
 
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from server.arg_types import non_negative_int, positive_float, positive_int
-from server.cli_choice import AUTO, choose_cli
-from server.env_flags import argv_from_env
+from server.cli_choice import AUTO, CLAUDE_MODELS, choose_cli
+from server.env_flags import add_env_options, argv_from_env
 from server.env_flags import env_var as flags_env_var
 
 ENV_PREFIX = "SERVER_"
@@ -25,7 +25,7 @@ class Settings:
     cli_reason: str = "default"
     api_key: str | None = None
     allow_unauthenticated: bool = False
-    models: tuple[str, ...] = ("haiku", "sonnet", "opus")
+    models: tuple[str, ...] = CLAUDE_MODELS
     default_model: str = "sonnet"
     first_token_timeout: float = 30.0
     max_concurrency: int = 4
@@ -118,10 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "through a coding-agent CLI (the Claude Code CLI), one process per request. Every "
         "flag can also be set by the environment variable shown in brackets.",
     )
-    for flag, kind, help_text in _OPTIONS:
-        dest = flag.lstrip("-").replace("-", "_")
-        default = getattr(defaults, dest)
-        parser.add_argument(flag, type=kind, default=default, help=f"{help_text} [{env_var(flag)}]")
+    add_env_options(parser, _OPTIONS, defaults, ENV_PREFIX)
     parser.add_argument(
         "--allow-unauthenticated",
         action="store_true",

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from server.arg_types import non_negative_float, positive_int
-from server.env_flags import argv_from_env
+from server.env_flags import add_env_options, argv_from_env
 from server.env_flags import env_var as flags_env_var
 from server.settings import is_loopback
 
@@ -125,16 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Hosted services read their keys from DEEPGRAM_API_KEY and CARTESIA_API_KEY; "
         "they are used only when selected with --stt/--tts, and then the key is required.",
     )
-    for flag, kind, help_text in _OPTIONS:
-        dest = flag.lstrip("-").replace("-", "_")
-        default = getattr(defaults, dest)
-        if isinstance(default, tuple):
-            default = ",".join(default)
-        help_text = f"{help_text} [{env_var(flag)}]"
-        if isinstance(kind, tuple):
-            parser.add_argument(flag, choices=kind, default=default, help=help_text)
-        else:
-            parser.add_argument(flag, type=kind, default=default, help=help_text)
+    add_env_options(parser, _OPTIONS, defaults, ENV_PREFIX)
     parser.add_argument(
         "--allow-unauthenticated",
         action="store_true",
