@@ -28,7 +28,7 @@ from bench.direct_path import DirectPath
 from bench.http_path import HttpPath
 from bench.rounds import BenchPath
 from bench.server_options import DEFAULT_CLI, BenchConfig
-from server.cli_choice import LOCAL, choose_cli, cli_command
+from server.cli.command import LOCAL, choose_cli, cli_command
 from server.settings import cli_environment
 
 _ANSWER_WORDS = "Paris is the capital of France and sits on the Seine in the north".split()

@@ -15,10 +15,10 @@ from contextlib import aclosing
 
 from bench.process_exit import ProcessExit
 from bench.samples import Sample, SampleFailed, check_answer
-from server.cli_command import build_argv, stdin_message
-from server.cli_process import CliProcess
-from server.events import Result, TextDelta
-from server.parser import parse_line
+from server.cli.command import build_argv, stdin_message
+from server.cli.events import Result, TextDelta
+from server.cli.parser import parse_line
+from server.cli.process import CliProcess
 from server.prompt import Turn, flatten
 from server.settings import Settings
 

@@ -28,10 +28,10 @@ import aiohttp
 from aiohttp import web
 
 from bench.stats import PERCENTILES, percentile
-from server.app import create_app
-from server.cli_command import build_argv, stdin_message
-from server.events import TextDelta
-from server.parser import parse_line
+from server.cli.command import build_argv, stdin_message
+from server.cli.events import TextDelta
+from server.cli.parser import parse_line
+from server.http.app import create_app
 from server.prompt import Turn, flatten
 from server.settings import Settings, cli_environment
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from server.arg_types import at_least, non_negative_float
+from server.flags import at_least, non_negative_float
 
 BACKENDS = ("claude", "fake", "local", "url")
 PATHS = ("direct", "prestarted", "cold", "warm")

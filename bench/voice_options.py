@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from server.arg_types import at_least, positive_float
+from server.flags import at_least, positive_float
 
 # Beyond this, `python -m voice` refuses sessions unless `--max-sessions` is raised.
 VOICE_DEFAULT_MAX_SESSIONS = 8

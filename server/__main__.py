@@ -8,7 +8,7 @@ import sys
 
 from aiohttp import web
 
-from server.app import create_app
+from server.http.app import create_app
 from server.settings import load_settings
 
 

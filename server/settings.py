@@ -7,10 +7,15 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from server.arg_types import non_negative_int, positive_float, positive_int
-from server.cli_choice import AUTO, CLAUDE_MODELS, choose_cli
-from server.env_flags import add_env_options, argv_from_env
-from server.env_flags import env_var as flags_env_var
+from server.cli.command import AUTO, CLAUDE_MODELS, choose_cli
+from server.flags import (
+    add_env_options,
+    argv_from_env,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from server.flags import env_var as flags_env_var
 
 ENV_PREFIX = "SERVER_"
 

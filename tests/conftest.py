@@ -16,7 +16,7 @@ import openai
 import pytest
 from aiohttp.test_utils import TestServer
 
-from server.app import create_app
+from server.http.app import create_app
 from server.settings import Settings, cli_environment
 from tests import fake_anthropic
 

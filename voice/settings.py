@@ -7,9 +7,8 @@ import importlib.util
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from server.arg_types import non_negative_float, positive_int
-from server.env_flags import add_env_options, argv_from_env
-from server.env_flags import env_var as flags_env_var
+from server.flags import add_env_options, argv_from_env, non_negative_float, positive_int
+from server.flags import env_var as flags_env_var
 from server.settings import is_loopback
 
 ENV_PREFIX = "VOICE_"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.arg_types import positive_int
+from server.flags import positive_int
 
 # Every name maps to the one bundled model, so clients configured for Claude still work.
 MODEL_NAMES = ("local", "sonnet", "haiku", "opus")

@@ -14,14 +14,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from server.cli_command import build_argv, stdin_message
-from server.events import Event, Result, TextDelta
+from server.cli.command import build_argv, stdin_message
+from server.cli.events import Event, Result, TextDelta
+from server.cli.parser import parse_line
+from server.http.state import SUPERVISOR
 from server.local_cli.conversation import chat_messages
 from server.local_cli.options import parse_options
-from server.parser import parse_line
 from server.prompt import Turn, flatten
 from server.settings import Settings, cli_environment
-from server.state import SUPERVISOR
 from tests.conftest import missing_dependency, pid_alive, wait_until
 
 REPO = Path(__file__).parents[2]

@@ -8,7 +8,7 @@ import json
 import aiohttp
 import pytest
 
-from server.state import POOLS, SUPERVISOR
+from server.http.state import POOLS, SUPERVISOR
 from tests.conftest import pid_alive, wait_until
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]

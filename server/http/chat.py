@@ -8,15 +8,15 @@ from contextlib import aclosing
 
 from aiohttp import web
 
-from server import sse
-from server.chat_request import ChatRequest, parse_chat_request
-from server.cli_choice import process_model
-from server.completion import run_prompt
+from server.cli.answer import run_prompt
+from server.cli.command import process_model
+from server.cli.events import Result, TextDelta
 from server.errors import BadRequest, CliFailure
-from server.events import Result, TextDelta
-from server.openai_format import CompletionIds
+from server.http import sse
+from server.http.chat_request import ChatRequest, parse_chat_request
+from server.http.openai_format import CompletionIds
+from server.http.state import POOLS, SETTINGS, SLOTS, SUPERVISOR
 from server.prompt import flatten
-from server.state import POOLS, SETTINGS, SLOTS, SUPERVISOR
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.events import Usage
+from server.cli.events import Usage
 
 
 def usage_dict(usage: Usage | None) -> dict[str, int]:

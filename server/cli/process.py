@@ -13,8 +13,8 @@ import signal
 import tempfile
 from collections.abc import AsyncIterator, Mapping
 
+from server.cli.line_framer import LineFramer
 from server.errors import CliUnavailable
-from server.line_framer import LineFramer
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,8 @@ import logging
 import signal
 from collections.abc import Mapping
 
-from server.cli_choice import cli_command
-from server.cli_command import build_argv
-from server.cli_process import CliProcess
+from server.cli.command import build_argv, cli_command
+from server.cli.process import CliProcess
 
 log = logging.getLogger(__name__)
 

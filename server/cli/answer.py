@@ -11,12 +11,12 @@ import logging
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
-from server.cli_command import stdin_message
-from server.cli_process import CliProcess
+from server.cli.command import stdin_message
+from server.cli.events import ApiRetry, PlainText, Result, TextDelta
+from server.cli.line_framer import LineTooLong
+from server.cli.parser import parse_line
+from server.cli.process import CliProcess
 from server.errors import CliFailure, CliTimeout
-from server.events import ApiRetry, PlainText, Result, TextDelta
-from server.line_framer import LineTooLong
-from server.parser import parse_line
 
 log = logging.getLogger(__name__)
 

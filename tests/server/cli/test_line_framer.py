@@ -1,6 +1,6 @@
 import pytest
 
-from server.line_framer import LineFramer, LineTooLong
+from server.cli.line_framer import LineFramer, LineTooLong
 
 
 def test_lines_split_across_chunks():

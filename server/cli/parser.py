@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server.events import ApiRetry, Event, PlainText, Result, TextDelta, Usage
+from server.cli.events import ApiRetry, Event, PlainText, Result, TextDelta, Usage
 
 
 def parse_line(line: str) -> Event | None:

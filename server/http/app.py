@@ -7,15 +7,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server.chat import chat_completions
-from server.cli_choice import process_model
-from server.middleware import auth_middleware, errors_middleware
-from server.openai_format import models_list
+from server.cli.command import process_model
+from server.cli.slots import Slots
+from server.cli.supervisor import CliSupervisor
+from server.cli.warm_pool import WarmPools
+from server.http.chat import chat_completions
+from server.http.middleware import auth_middleware, errors_middleware
+from server.http.openai_format import models_list
+from server.http.state import POOLS, SETTINGS, SLOTS, SUPERVISOR
 from server.settings import Settings
-from server.slots import Slots
-from server.state import POOLS, SETTINGS, SLOTS, SUPERVISOR
-from server.supervisor import CliSupervisor
-from server.warm_pool import WarmPools
 
 
 def create_app(settings: Settings) -> web.Application:

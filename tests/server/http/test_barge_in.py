@@ -10,7 +10,7 @@ import random
 import aiohttp
 import pytest
 
-from server.state import SLOTS, SUPERVISOR
+from server.http.state import SLOTS, SUPERVISOR
 from tests.conftest import pid_alive, pid_running, wait_until
 
 LONG = " ".join(f"word{i}" for i in range(400))

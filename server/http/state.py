@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.cli.slots import Slots
+from server.cli.supervisor import CliSupervisor
+from server.cli.warm_pool import WarmPools
 from server.settings import Settings
-from server.slots import Slots
-from server.supervisor import CliSupervisor
-from server.warm_pool import WarmPools
 
 SETTINGS = web.AppKey("settings", Settings)
 SUPERVISOR = web.AppKey("supervisor", CliSupervisor)

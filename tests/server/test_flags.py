@@ -2,7 +2,7 @@ import argparse
 
 import pytest
 
-from server.arg_types import at_least, non_negative_float, positive_float, positive_int
+from server.flags import at_least, non_negative_float, positive_float, positive_int
 
 
 def test_bounds():

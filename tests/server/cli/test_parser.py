@@ -1,10 +1,10 @@
 import json
 from pathlib import Path
 
-from server.events import ApiRetry, PlainText, Result, TextDelta, Usage
-from server.parser import parse_line
+from server.cli.events import ApiRetry, PlainText, Result, TextDelta, Usage
+from server.cli.parser import parse_line
 
-FIXTURES = Path(__file__).parents[2] / ".." / "shared" / "fixtures"
+FIXTURES = Path(__file__).parents[2] / "fixtures"
 
 
 def events_of(name: str) -> list:

@@ -10,7 +10,7 @@ import time
 import aiohttp
 import pytest
 
-from server.state import POOLS, SUPERVISOR
+from server.http.state import POOLS, SUPERVISOR
 from tests.conftest import pid_alive, pid_running, wait_until
 
 BODY = {"messages": [{"role": "user", "content": "What is the capital of France?"}]}

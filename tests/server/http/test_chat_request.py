@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from server.chat_request import parse_chat_request
 from server.errors import BadRequest
+from server.http.chat_request import parse_chat_request
 from server.prompt import Turn
 
 MODELS = ("haiku", "sonnet")

@@ -1,6 +1,14 @@
+import json
 import sys
 
-from server.cli_choice import LOCAL_MODELS, choose_cli, cli_command, process_model
+from server.cli.command import (
+    LOCAL_MODELS,
+    build_argv,
+    choose_cli,
+    cli_command,
+    process_model,
+    stdin_message,
+)
 
 
 def test_auto_takes_claude_from_path():
@@ -37,3 +45,33 @@ def test_commands():
 def test_every_local_alias_runs_one_model_and_pool():
     assert {process_model("local", m) for m in LOCAL_MODELS} == {"local"}
     assert process_model("claude", "haiku") == "haiku"
+
+
+def test_argv_is_lean_has_no_tools_and_no_prompt():
+    argv = build_argv(("claude",), "haiku")
+    assert argv[:2] == ["claude", "-p"]
+    for flag in (
+        "--input-format=stream-json",
+        "--output-format=stream-json",
+        "--include-partial-messages",
+        "--verbose",
+        "--model=haiku",
+        "--tools=",
+        "--no-session-persistence",
+    ):
+        assert flag in argv
+
+
+def test_model_cannot_become_a_flag():
+    argv = build_argv(("claude",), "--dangerously-skip-permissions")
+    assert "--dangerously-skip-permissions" not in argv
+    assert "--model=--dangerously-skip-permissions" in argv
+
+
+def test_stdin_message_is_one_stream_json_line():
+    data = stdin_message("line one\nline two — ünïcode")
+    assert data.endswith(b"\n") and data.count(b"\n") == 1
+    assert json.loads(data) == {
+        "type": "user",
+        "message": {"role": "user", "content": "line one\nline two — ünïcode"},
+    }

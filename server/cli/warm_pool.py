@@ -12,9 +12,9 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from server.cli_process import CliProcess
+from server.cli.process import CliProcess
+from server.cli.supervisor import CliSupervisor
 from server.errors import CliUnavailable
-from server.supervisor import CliSupervisor
 
 log = logging.getLogger(__name__)
 
