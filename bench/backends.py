@@ -28,6 +28,7 @@ from bench.direct_path import DirectPath
 from bench.http_path import HttpPath
 from bench.rounds import BenchPath
 from bench.server_options import DEFAULT_CLI, BenchConfig
+from harness import fake_cli
 from server.cli.command import LOCAL, choose_cli, cli_command
 from server.settings import cli_environment
 
@@ -76,7 +77,7 @@ async def open_backend(
             ChildServer(
                 "the fake Anthropic API",
                 lambda port: [
-                    *(sys.executable, "-m", "tests.fake_anthropic", f"--port={port}"),
+                    *(sys.executable, "-m", "harness.fake_anthropic", f"--port={port}"),
                     *(f"--token-delay-ms={delay}", f"--answer={answer}"),
                 ],
                 env=env,
@@ -87,11 +88,11 @@ async def open_backend(
         env = claude_env(env, home=workdir / "home", base_url=upstream.url)
         backend.cli_version = await asyncio.to_thread(_cli_version, backend.cli, env)
     elif config.backend == "fake":
-        backend.cli = _fake_cli(workdir)
+        backend.cli = fake_cli.install(workdir)
         backend.expected = answer = answer_text(config.answer_words)
         env = {**env, "FAKE_CLI_MODE": "slow", "FAKE_CLI_ANSWER": answer}
         env["FAKE_CLI_DELAY"] = str(config.token_delay_ms / 1000)
-        backend.cli_version = "tests/fake_cli.py"
+        backend.cli_version = "harness/fake_cli.py"
     else:
         backend.cli_version = _local_version()
     model = config.model or choose_cli(backend.cli).default_model
@@ -194,15 +195,6 @@ def _claude_cli(flag: str | None) -> str:
             "(which puts it in .deps/claude-code) or pass --cli PATH"
         )
     return os.path.abspath(found)
-
-
-def _fake_cli(directory: Path) -> str:
-    """tests/fake_cli.py as an executable run by this interpreter with `-S` (fast start-up)."""
-    source = (Path(__file__).resolve().parents[1] / "tests" / "fake_cli.py").read_text()
-    path = directory / "fake-claude"
-    path.write_text(f"#!{sys.executable} -S\n{source.split(chr(10), 1)[1]}")
-    path.chmod(0o755)
-    return str(path)
 
 
 def _cli_version(cli: str, env: Mapping[str, str]) -> str:

@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=BACKENDS,
         default="claude",
         help="claude: the real Claude Code CLI against a fake Anthropic API the bench starts; "
-        "fake: the test suite's fake CLI (tests/fake_cli.py), a 25 ms Python start-up that "
+        "fake: the test suite's fake CLI (harness/fake_cli.py), a 25 ms Python start-up that "
         "prints scripted stream-json, so the server's own cost stands out from CLI start-up "
         "noise; local: the bundled local model (--cli local); url: a running server at --url, "
         "through-server path only (default %(default)s)",

@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         "audio that is not silent and, with --verify, words Whisper can make out; a barge-in "
         "must stop the bot while the caller is still talking. Failures are counted, not timed.",
         epilog="VOICE_FLAGS after `--` go to the `python -m voice --port=0` the bench starts "
-        "(e.g. `-- --llm-cli=tests/fake_cli.py` with FAKE_CLI_* in the environment, or "
+        "(e.g. `-- --llm-cli=harness/fake_cli.py` with FAKE_CLI_* in the environment, or "
         "`-- --turn-stop=smart-turn`); VOICE_* environment variables are not passed on. The "
         "app is stopped at the end, also on Ctrl-C. Exits 1 when every turn or every barge-in "
         "trial failed, 2 when the run could not start.",
@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--llm-cli",
         metavar="CLI",
         help="the started app's --llm-cli: local, claude, or an executable such as "
-        "tests/fake_cli.py (default: the app's own, local)",
+        "harness/fake_cli.py (default: the app's own, local)",
     )
     add(
         "--url",

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -16,29 +15,20 @@ import openai
 import pytest
 from aiohttp.test_utils import TestServer
 
+from harness import fake_anthropic
+from harness import fake_cli as fake_cli_module
 from server.http.app import create_app
 from server.settings import Settings, cli_environment
-from tests import fake_anthropic
 
 ROOT = Path(__file__).parents[1]
 CLAUDE_CODE_VERSION = "2.1.197"
 CLAUDE_CODE_DIR = ROOT / ".deps" / "claude-code"
 
-FAKE_CLI = Path(__file__).parent / "fake_cli.py"
-
 
 @pytest.fixture(scope="session")
 def fake_cli(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fake CLI as an executable run by this interpreter with `-S`.
-
-    `#!/usr/bin/env python3` may go through a shell shim costing 100 ms a start; this keeps
-    the fake's start-up near the real cost of a process (about 25 ms here).
-    """
-    path = tmp_path_factory.mktemp("bin") / "claude"
-    source = FAKE_CLI.read_text().split("\n", 1)[1]
-    path.write_text(f"#!{sys.executable} -S\n{source}")
-    path.chmod(0o755)
-    return path
+    """The fake CLI (`harness/fake_cli.py`) as an executable `claude`."""
+    return Path(fake_cli_module.install(tmp_path_factory.mktemp("bin")))
 
 
 def pid_alive(pid: int) -> bool:

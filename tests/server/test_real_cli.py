@@ -48,7 +48,7 @@ async def test_streamed_and_whole_answers_arrive_in_order(serve, real_settings, 
 
 
 def fake_anthropic_tokens(text: str) -> list[str]:
-    from tests.fake_anthropic import tokens
+    from harness.fake_anthropic import tokens
 
     return tokens(text)
 

@@ -1,6 +1,6 @@
 """Barge-in end to end: the caller speaks over a long answer and the whole chain stops.
 
-The bundled server runs the fake CLI here (`tests/fake_cli.py`, a real process that records
+The bundled server runs the fake CLI here (`harness/fake_cli.py`, a real process that records
 its pid and stdin), streaming a long answer slowly enough that it is still mid-answer when
 the caller interrupts: so the test can see that very process killed, not merely finished.
 """

@@ -6,7 +6,7 @@
 `token_delay` seconds (the first one too). It records every request and every client that
 went away before its answer was over.
 
-    python -m tests.fake_anthropic --port 8300 --token-delay-ms 20
+    python -m harness.fake_anthropic --port 8300 --token-delay-ms 20
 
 then run the CLI with ANTHROPIC_BASE_URL=http://127.0.0.1:8300 ANTHROPIC_API_KEY=anything.
 """
@@ -143,7 +143,7 @@ def _message(model: str, text: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.fake_anthropic",
+        prog="python -m harness.fake_anthropic",
         description="A fake Anthropic Messages API for running the real Claude Code CLI with "
         "no account: point ANTHROPIC_BASE_URL at it.",
     )
