@@ -40,15 +40,6 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def pid_running(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie (an orphan's zombie is init's to reap)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 async def wait_until(predicate: Callable[[], bool], within: float = 5.0) -> bool:
     """Poll `predicate` every 5 ms until it holds or `within` seconds pass."""
     loop = asyncio.get_running_loop()

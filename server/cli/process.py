@@ -23,6 +23,26 @@ _STDERR_TAIL_BYTES = 4096
 _HAS_PROC = os.path.isdir("/proc/self")
 
 
+def pid_running(pid: int) -> bool:
+    """True while `pid` exists and has not exited: a zombie (exited, not yet reaped) is not.
+
+    Without /proc, only whether the pid exists at all.
+    """
+    if not _HAS_PROC:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
 class CliProcess:
     """A started CLI process with pipes on stdin, stdout and stderr."""
 
@@ -65,15 +85,7 @@ class CliProcess:
 
     def alive(self) -> bool:
         """True unless the process has exited, even if its exit was not yet reaped."""
-        if self._proc.returncode is not None:
-            return False
-        if not _HAS_PROC:
-            return True
-        try:
-            with open(f"/proc/{self._proc.pid}/stat", "rb") as f:
-                return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-        except (OSError, IndexError):
-            return False
+        return self._proc.returncode is None and pid_running(self._proc.pid)
 
     @property
     def stderr_tail(self) -> str:

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, pid_running
+from server.cli.process import pid_running
+from tests.conftest import ROOT
 
 PATHS = ("direct", "cold", "warm")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

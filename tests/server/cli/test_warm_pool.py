@@ -10,8 +10,9 @@ import time
 import aiohttp
 import pytest
 
+from server.cli.process import pid_running
 from server.http.state import POOLS, SUPERVISOR
-from tests.conftest import pid_alive, pid_running, wait_until
+from tests.conftest import pid_alive, wait_until
 
 BODY = {"messages": [{"role": "user", "content": "What is the capital of France?"}]}
 

@@ -10,8 +10,9 @@ import random
 import aiohttp
 import pytest
 
+from server.cli.process import pid_running
 from server.http.state import SLOTS, SUPERVISOR
-from tests.conftest import pid_alive, pid_running, wait_until
+from tests.conftest import pid_alive, wait_until
 
 LONG = " ".join(f"word{i}" for i in range(400))
 BODY = {"messages": [{"role": "user", "content": "Tell me a long story."}], "stream": True}
