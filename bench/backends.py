@@ -23,12 +23,13 @@ from typing import Any
 
 import aiohttp
 
-from bench.children import ChildServer
 from bench.direct_path import DirectPath
 from bench.http_path import HttpPath
 from bench.rounds import BenchPath
 from bench.server_options import DEFAULT_CLI, BenchConfig
 from harness import fake_cli
+from server import child_server
+from server.child_server import ChildServer
 from server.cli.command import LOCAL, choose_cli, cli_command
 from server.settings import cli_environment
 
@@ -82,6 +83,7 @@ async def open_backend(
                 ],
                 env=env,
                 log_path=workdir / "upstream.log",
+                ready_path="/",
             )
         )
         backend.children["upstream"] = upstream.argv
@@ -155,19 +157,12 @@ async def _url_backend(config: BenchConfig, session: aiohttp.ClientSession) -> B
 
 def server_argv(port: int, *, cli: str, warm: int, model: str, config: BenchConfig) -> list[str]:
     """The argv of one `python -m server` under test."""
-    return [
-        sys.executable,
-        "-m",
-        "server",
-        "--host=127.0.0.1",
-        f"--port={port}",
+    flags = [
         f"--warm={warm}",
-        f"--cli={cli}",
-        f"--models={model}",
-        f"--default-model={model}",
         f"--max-concurrency={max(4, config.concurrency)}",
         "--log-level=warning",
     ]
+    return child_server.server_argv(port, cli=cli, model=model, flags=flags)
 
 
 def claude_env(environ: Mapping[str, str], *, home: Path, base_url: str) -> dict[str, str]:

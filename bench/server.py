@@ -23,12 +23,12 @@ from tqdm import tqdm
 
 from bench import headline, rounds
 from bench.backends import Backend, BenchError, open_backend
-from bench.children import ChildFailed
 from bench.http_path import HttpPath
 from bench.report import Panel, machine_info, plot_panels, write_json
 from bench.samples import Sample
 from bench.server_options import BenchConfig, parse_config
 from bench.stats import Summary, format_table, summarize
+from server.child_server import ChildServerError
 
 METRICS = ("ttfc", "gap", "total", "cancel")
 _TITLES = {
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except asyncio.CancelledError:  # SIGTERM cancels the run the same way
         print("bench.server: terminated; every server it started was stopped", file=sys.stderr)
         return 143
-    except (BenchError, ChildFailed) as e:
+    except (BenchError, ChildServerError) as e:
         print(f"bench.server: {e}", file=sys.stderr)
         return 2
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.voice.voice_app import running
+from server.cli.process import pid_running
 from voice.llm_server import BundledLlmServer, LlmServerError, free_port, server_argv
 
 
@@ -18,10 +18,10 @@ def test_argv_passes_every_value_in_flag_equals_form():
     assert argv[3:] == [
         "--host=127.0.0.1",
         "--port=8123",
-        "--api-key=-k",
         "--cli=/bin/fake",
         "--models=local",
         "--default-model=local",
+        "--api-key=-k",
     ]
 
 
@@ -41,7 +41,7 @@ async def test_serves_with_a_random_key_and_stops_on_exit(fake_cli: Path):
             assert [m["id"] for m in (await response.json())["data"]] == ["local"]
 
     assert endpoint.base_url.startswith("http://127.0.0.1:") and endpoint.base_url.endswith("/v1")
-    assert pid is not None and not running(pid)
+    assert pid is not None and not pid_running(pid)
 
 
 async def test_a_server_that_cannot_start_is_an_error():
