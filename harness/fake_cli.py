@@ -5,12 +5,14 @@ It reads one stream-json user message from stdin and answers with the same line 
 real CLI prints. The environment picks its behaviour:
 
     FAKE_CLI_MODE        normal | slow | crash | error | hang | retry | plain | huge | garbage
-                         | subagent | truncated
+                         | subagent | truncated | stall (two words, then silence)
     FAKE_CLI_ANSWER      the answer's text (default: "Paris is the capital of France.")
     FAKE_CLI_DELAY       seconds between text deltas (default 0; "slow" uses 0.05)
     FAKE_CLI_RECORD_DIR  where to write <pid>.json: argv, cwd, pid, stdin, timestamps
     FAKE_CLI_IGNORE_TERM when set, SIGTERM is ignored (only SIGKILL ends it)
     FAKE_CLI_CHILD       when set, it starts a sleeping child in its process group
+    FAKE_CLI_ESCAPEE     when set, it starts a sleeping child in a session of its own (out of
+                         reach of a signal to the group) that holds its stdout and stderr
 """
 
 import json
@@ -89,6 +91,11 @@ def main() -> int:
 
         child = subprocess.Popen(["sleep", "60"])
         record["child_pid"] = child.pid
+    if os.environ.get("FAKE_CLI_ESCAPEE"):
+        import subprocess
+
+        escapee = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        record["escapee_pid"] = escapee.pid
     save()
     line = sys.stdin.readline()
     record["stdin"] = line
@@ -145,6 +152,8 @@ def main() -> int:
             save()
         if MODE == "truncated" and i == 1:
             break
+        if MODE == "stall" and i == 1:
+            time.sleep(3600)
         if MODE == "crash" and i == 1:
             sys.stderr.write("fake CLI crashed: segmentation fault\n")
             sys.stderr.flush()

@@ -6,7 +6,7 @@ ServerError                 message, HTTP status, OpenAI error type and code
 ├── Busy                    429  no CLI slot came free in time
 └── CliFailure              502  the CLI failed to give an answer
     ├── CliUnavailable      503  the CLI could not be started at all
-    └── CliTimeout          504  no text before the first-token deadline
+    └── CliTimeout          504  no text before the first-token deadline, or a stall after it
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class CliUnavailable(CliFailure):
 
 
 class CliTimeout(CliFailure):
-    """The CLI gave no text before the first-token deadline."""
+    """The CLI gave no text before the first-token deadline (or stalled after; code says which)."""
 
     status = 504
     code = "first_token_timeout"

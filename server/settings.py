@@ -33,6 +33,7 @@ class Settings:
     models: tuple[str, ...] = CLAUDE_MODELS
     default_model: str = "sonnet"
     first_token_timeout: float = 30.0
+    stall_timeout: float = 30.0
     max_concurrency: int = 4
     queue_timeout: float = 5.0
     max_body_bytes: int = 8 * 1024 * 1024
@@ -79,6 +80,12 @@ _OPTIONS: list[tuple[str, object, str]] = [
         positive_float,
         "seconds the CLI may take to give its first "
         "text before it is killed and the client gets an error (default %(default)s)",
+    ),
+    (
+        "--stall-timeout",
+        positive_float,
+        "seconds the CLI may go without text once it has started answering before it is "
+        "killed and the client gets an error (default %(default)s)",
     ),
     ("--max-concurrency", positive_int, "CLI processes answering at once (default %(default)s)"),
     (
@@ -159,6 +166,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         models=models,
         default_model=args.default_model,
         first_token_timeout=args.first_token_timeout,
+        stall_timeout=args.stall_timeout,
         max_concurrency=args.max_concurrency,
         queue_timeout=args.queue_timeout,
         max_body_bytes=args.max_body_bytes,

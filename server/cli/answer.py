@@ -1,7 +1,7 @@
 """Run one prompt through one CLI process and yield its answer as typed events.
 
-Owns the rules that turn CLI behaviour into success or `CliFailure`: the first-token
-deadline, `is_error` results, non-zero exits, and over-long lines.
+Owns the rules that turn CLI behaviour into success or `CliFailure`: the first-token and
+stall deadlines, `is_error` results, non-zero exits, and over-long lines.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from dataclasses import dataclass
 
 from server.cli.command import stdin_message
 from server.cli.events import ApiRetry, PlainText, Result, TextDelta
@@ -24,8 +25,16 @@ log = logging.getLogger(__name__)
 _EXIT_WAIT = 5.0
 
 
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """How long a CLI may stay silent: before its first text, and between texts after it."""
+
+    first_token: float
+    stall: float
+
+
 async def run_prompt(
-    proc: CliProcess, prompt: str, *, first_token_timeout: float
+    proc: CliProcess, prompt: str, deadlines: Deadlines
 ) -> AsyncGenerator[TextDelta | Result, None]:
     """Send `prompt` to `proc` and yield text deltas, then one `Result`.
 
@@ -34,7 +43,8 @@ async def run_prompt(
 
     Raises `CliFailure` (or `CliTimeout`) when the CLI fails; the caller owns `proc` and ends it.
     """
-    deadline = asyncio.get_running_loop().time() + first_token_timeout
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deadlines.first_token
     try:
         async with asyncio.timeout_at(deadline):
             await proc.send(stdin_message(prompt))
@@ -47,20 +57,23 @@ async def run_prompt(
     async with aclosing(proc.lines()) as lines:
         while True:
             try:
-                if seen_text:
+                async with asyncio.timeout_at(deadline):
                     line = await anext(lines)
-                else:
-                    async with asyncio.timeout_at(deadline):
-                        line = await anext(lines)
             except StopAsyncIteration:
                 break
             except TimeoutError:
-                raise CliTimeout(_timeout_message(first_token_timeout, last_retry)) from None
+                if seen_text:
+                    raise CliTimeout(
+                        f"the CLI stalled mid-answer: no text for {deadlines.stall:g} s",
+                        code="stall_timeout",
+                    ) from None
+                raise CliTimeout(_timeout_message(deadlines.first_token, last_retry)) from None
             except LineTooLong as e:
                 raise CliFailure(str(e), code="cli_output_too_long") from e
             event = parse_line(line)
             if isinstance(event, TextDelta):
                 seen_text = True
+                deadline = loop.time() + deadlines.stall
                 streamed.append(event.text)
                 yield event
             elif isinstance(event, Result):

@@ -21,6 +21,12 @@ log = logging.getLogger(__name__)
 _READ_SIZE = 64 * 1024
 _STDERR_TAIL_BYTES = 4096
 _HAS_PROC = os.path.isdir("/proc/self")
+# How long a SIGKILLed process, and then the last of its pipes, may take before we stop waiting.
+# A process in uninterruptible sleep can outlast SIGKILL; a slot must not wait on it forever.
+_KILL_WAIT = 5.0
+# How long after an exit stderr may stay open (held by something the process started) before
+# `wait` returns without the rest of it.
+_PIPE_WAIT = 0.5
 
 
 def pid_running(pid: int) -> bool:
@@ -43,11 +49,35 @@ def pid_running(pid: int) -> bool:
         return False
 
 
+class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """asyncio's stream protocol, plus an event set the moment the process exits.
+
+    Python 3.11's `Process.wait()` returns only once every pipe has closed too, so a
+    grandchild that left the process group while holding stdout or stderr would block it
+    for as long as the grandchild lives. `exited` does not wait for pipes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(limit=_READ_SIZE, loop=asyncio.get_running_loop())
+        self.exited = asyncio.Event()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        self.exited.set()
+
+
 class CliProcess:
     """A started CLI process with pipes on stdin, stdout and stderr."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, workdir: str, max_line_bytes: int):
+    def __init__(
+        self,
+        proc: asyncio.subprocess.Process,
+        protocol: _Protocol,
+        workdir: str,
+        max_line_bytes: int,
+    ):
         self._proc = proc
+        self._protocol = protocol
         self._workdir = workdir
         self._max_line_bytes = max_line_bytes
         self._stderr_tail = bytearray()
@@ -58,10 +88,16 @@ class CliProcess:
     async def start(
         cls, argv: list[str], *, env: Mapping[str, str], max_line_bytes: int
     ) -> CliProcess:
-        """Spawn `argv` in an empty scratch directory and a new process group."""
+        """Spawn `argv` in an empty scratch directory and a new process group.
+
+        Cancelled while spawning, it leaves nothing behind: asyncio kills a process it had
+        started, and the scratch directory is removed.
+        """
         workdir = tempfile.mkdtemp(prefix="cli-")
+        loop = asyncio.get_running_loop()
         try:
-            proc = await asyncio.create_subprocess_exec(
+            transport, protocol = await loop.subprocess_exec(
+                _Protocol,
                 *argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -73,7 +109,11 @@ class CliProcess:
         except OSError as e:
             shutil.rmtree(workdir, ignore_errors=True)
             raise CliUnavailable(f"could not start the CLI {argv[0]!r}: {e}") from e
-        return cls(proc, workdir, max_line_bytes)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        proc = asyncio.subprocess.Process(transport, protocol, loop)
+        return cls(proc, protocol, workdir, max_line_bytes)
 
     @property
     def pid(self) -> int:
@@ -82,6 +122,11 @@ class CliProcess:
     @property
     def returncode(self) -> int | None:
         return self._proc.returncode
+
+    @property
+    def workdir(self) -> str:
+        """The scratch directory the process runs in; removed once it is closed."""
+        return self._workdir
 
     def alive(self) -> bool:
         """True unless the process has exited, even if its exit was not yet reaped."""
@@ -115,8 +160,20 @@ class CliProcess:
             yield line
 
     async def wait(self) -> int:
-        """Wait for the process to exit and return its exit code."""
-        return await self._proc.wait()
+        """Wait for the process to exit and return its exit code.
+
+        Waits for the rest of stderr too (so `stderr_tail` has the last words), but not for
+        longer than a short bound: something the process started may still hold the pipe.
+        """
+        await self._protocol.exited.wait()
+        try:
+            async with asyncio.timeout(_PIPE_WAIT):
+                await asyncio.shield(self._stderr_task)
+        except TimeoutError:
+            pass
+        code = self._proc.returncode
+        assert code is not None
+        return code
 
     def signal(self, sig: signal.Signals) -> None:
         """Send `sig` to the whole process group (the CLI and anything it started)."""
@@ -126,27 +183,48 @@ class CliProcess:
             pass
 
     async def close(self, grace: float) -> None:
-        """End the process group: SIGTERM, SIGKILL after `grace` seconds; reap; clean up."""
+        """End the process group: SIGTERM, SIGKILL after `grace` seconds; reap; clean up.
+
+        Every wait is bounded and every pipe is closed, so a process that left the group
+        holding a pipe, or one that outlasts SIGKILL, cannot hold the caller for long.
+        """
         try:
             self.signal(signal.SIGTERM)
-            # Drop our ends of stdin and stdout at once: unread output must not keep the pipe
-            # (and so `wait()`, which waits for every pipe) open. Process has no public way.
-            transport = self._proc._transport  # type: ignore[attr-defined]
-            for fd in (0, 1):
-                pipe = transport.get_pipe_transport(fd)
-                if pipe is not None:
-                    pipe.close()
+            # Drop our ends of stdin and stdout at once: unread output must not keep the
+            # writer blocked, and nothing more will be read.
+            self._close_pipes(0, 1)
             try:
                 async with asyncio.timeout(grace):
-                    await self._proc.wait()
+                    await self.wait()
             except TimeoutError:
                 self.signal(signal.SIGKILL)
-                await self._proc.wait()
+                try:
+                    async with asyncio.timeout(_KILL_WAIT):
+                        await self.wait()
+                except TimeoutError:
+                    log.error("CLI pid %d outlived SIGKILL for %g s", self.pid, _KILL_WAIT)
             # Leftover members of the group (none for the real CLI) go with the leader.
             self.signal(signal.SIGKILL)
-            await self._stderr_task
+            # A process that left the group may still hold stderr: stop reading it, so that
+            # the transport (and its reaping) can finish.
+            self._close_pipes(2)
+            try:
+                async with asyncio.timeout(_KILL_WAIT):
+                    await self._stderr_task
+                    await self._proc.wait()
+            except TimeoutError:
+                log.error("CLI pid %d was not reaped within %g s", self.pid, _KILL_WAIT)
         finally:
+            self._stderr_task.cancel()
             shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def _close_pipes(self, *fds: int) -> None:
+        # asyncio's Process has no public way to close its pipes without waiting.
+        transport = self._proc._transport  # type: ignore[attr-defined]
+        for fd in fds:
+            pipe = transport.get_pipe_transport(fd)
+            if pipe is not None:
+                pipe.close()
 
     async def _drain_stderr(self) -> None:
         stderr = self._proc.stderr

@@ -8,14 +8,13 @@ from contextlib import aclosing
 
 from aiohttp import web
 
-from server.cli.answer import run_prompt
-from server.cli.command import process_model
+from server.cli.answer import Deadlines, run_prompt
 from server.cli.events import Result, TextDelta
 from server.errors import BadRequest, CliFailure
 from server.http import sse
 from server.http.chat_request import ChatRequest, parse_chat_request
 from server.http.openai_format import CompletionIds
-from server.http.state import POOLS, SETTINGS, SLOTS, SUPERVISOR
+from server.http.state import PROCESSES, SETTINGS
 from server.prompt import flatten
 
 log = logging.getLogger(__name__)
@@ -34,27 +33,12 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         ) from None
     chat = parse_chat_request(body, models=settings.models, default_model=settings.default_model)
     prompt = flatten(chat.turns)
-    slots = request.app[SLOTS]
-    await slots.acquire()
-    try:
-        proc = await request.app[POOLS].acquire(model := process_model(settings.cli, chat.model))
-    except BaseException:
-        slots.release()
-        raise
-    try:
-        run = run_prompt(proc, prompt, first_token_timeout=settings.first_token_timeout)
+    deadlines = Deadlines(first_token=settings.first_token_timeout, stall=settings.stall_timeout)
+    async with request.app[PROCESSES].lease(chat.model) as proc:
+        run = run_prompt(proc, prompt, deadlines)
         if chat.stream:
             return await _stream(request, run, proc.pid, chat)
         return await _complete(run, chat)
-    finally:
-        # The process dies in the background; its slot comes free, and its pool refills, once
-        # it is reaped: processes never outnumber slots plus pools, nothing competes with the
-        # dying process for the CPU, and the handler still returns at once.
-        def reaped(_: object) -> None:
-            slots.release()
-            request.app[POOLS].request_ended(model)
-
-        request.app[SUPERVISOR].release(proc).add_done_callback(reaped)
 
 
 async def _complete(run: Answer, chat: ChatRequest) -> web.Response:
@@ -92,7 +76,7 @@ async def _stream(
                         result = event
         except CliFailure as e:
             log.warning("stream %s failed: %s", ids.id, e.message)
-            await response.write(sse.encode(_error_event(e)))
+            await response.write(sse.encode(e.envelope()))
             return response
         if first:
             await response.write(sse.encode(ids.chunk(first)))
@@ -104,8 +88,3 @@ async def _stream(
     except ConnectionResetError:
         log.info("client went away during stream %s; CLI pid %d ended", ids.id, pid)
     return response
-
-
-def _error_event(error: CliFailure) -> dict:
-    """OpenAI's in-stream error event: `{"error": {"message", "type", "code"}}`."""
-    return {"error": {"message": error.message, "type": error.type, "code": error.code}}

@@ -17,7 +17,7 @@ import pytest
 from server.cli.command import build_argv, stdin_message
 from server.cli.events import Event, Result, TextDelta
 from server.cli.parser import parse_line
-from server.http.state import SUPERVISOR
+from server.http.state import PROCESSES
 from server.local_cli.conversation import chat_messages
 from server.local_cli.options import parse_options
 from server.prompt import Turn, flatten
@@ -221,4 +221,4 @@ async def test_client_disconnect_kills_the_local_cli(local_model, serve, tmp_pat
         response.close()  # what Pipecat's OpenAI client does when the user barges in
     assert await wait_until(lambda: not pid_alive(pid), 10.0)
     assert not tokens(cli.trace, "done")  # ended mid-answer, not finished
-    assert await wait_until(lambda: server.app[SUPERVISOR].live == 0, 10.0)
+    assert await wait_until(lambda: server.app[PROCESSES].supervisor.live == 0, 10.0)

@@ -8,7 +8,7 @@ import json
 import aiohttp
 import pytest
 
-from server.http.state import POOLS, SUPERVISOR
+from server.http.state import PROCESSES
 from tests.conftest import pid_alive, wait_until
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
@@ -92,7 +92,7 @@ async def test_disconnect_ends_the_real_cli_and_its_upstream_call(serve, real_se
         async for line in response.content:
             if b'"content"' in line:
                 break
-        [pid] = server.app[SUPERVISOR].live_pids
+        [pid] = server.app[PROCESSES].supervisor.live_pids
         response.close()
     assert await wait_until(lambda: not pid_alive(pid), 1.0)
     assert await wait_until(lambda: state.disconnects == 1, 2.0)
@@ -116,7 +116,7 @@ async def test_upstream_failure_is_a_clean_error(serve, real_settings, upstream,
     error = json.loads(events[-1])["error"]
     assert error["code"] == code
     assert mode in error["message"]  # the upstream status, from the result or the retries
-    assert await wait_until(lambda: server.app[SUPERVISOR].live == 0, 2.0)
+    assert await wait_until(lambda: server.app[PROCESSES].supervisor.live == 0, 2.0)
 
 
 async def test_dropped_upstream_stream_still_gives_the_whole_answer(serve, real_settings, upstream):
@@ -144,7 +144,7 @@ async def test_upstream_401_retries_end_at_the_first_token_deadline(serve, real_
     assert error["code"] == "first_token_timeout"
     assert "401" in error["message"]
     assert len(state.requests) >= 2  # the CLI was retrying
-    assert await wait_until(lambda: server.app[SUPERVISOR].live == 0, 2.0)
+    assert await wait_until(lambda: server.app[PROCESSES].supervisor.live == 0, 2.0)
 
 
 async def test_long_history_over_300_kb(serve, real_settings, upstream, sdk):
@@ -166,7 +166,7 @@ async def test_long_history_over_300_kb(serve, real_settings, upstream, sdk):
 
 async def test_warm_real_cli_serves_without_a_spawn_and_ends_at_shutdown(serve, real_settings, sdk):
     server = await serve(real_settings(warm=1))
-    pools, supervisor = server.app[POOLS], server.app[SUPERVISOR]
+    pools, supervisor = server.app[PROCESSES].warm, server.app[PROCESSES].supervisor
     assert await wait_until(lambda: pools.stats()["sonnet"]["idle"] == 1)
     [warm_pid] = supervisor.live_pids
     await asyncio.sleep(1.0)  # let it finish starting: it must still be waiting on stdin

@@ -8,6 +8,7 @@ import aiohttp
 import openai
 import pytest
 
+from server.http.state import PROCESSES
 from tests.conftest import pid_alive, wait_until
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
@@ -76,6 +77,21 @@ async def test_first_token_timeout_kills_a_silent_cli(serve, fake_settings, reco
     status, payload = await complete(server)
     assert status == 504 and payload["error"]["code"] == "first_token_timeout"
     await assert_all_gone(records)
+
+
+async def test_a_cli_that_stalls_mid_answer_is_ended_keeping_what_was_said(
+    serve, fake_settings, records
+):
+    server = await serve(fake_settings("stall", first_token_timeout=5, stall_timeout=0.5))
+    events = await stream_events(server)
+    assert_error_ending(events, "stall_timeout", "no text for 0.5 s")
+    chunks = [json.loads(e) for e in events]
+    said = [c["choices"][0]["delta"].get("content") for c in chunks if c.get("choices")]
+    assert "".join(filter(None, said)) == "Paris is"
+    status, payload = await complete(server)
+    assert status == 504 and payload["error"]["code"] == "stall_timeout"
+    await assert_all_gone(records)
+    assert await wait_until(lambda: server.app[PROCESSES].slots.in_use == 0, 1.0)
 
 
 async def test_retrying_cli_times_out_naming_the_upstream_error(serve, fake_settings, records):
