@@ -24,7 +24,7 @@ _LOADED: list[Any] = []
 
 
 @dataclass(frozen=True, slots=True)
-class Completion:
+class Answer:
     """One finished answer and what it cost, in tokens as the model counted them."""
 
     text: str
@@ -99,7 +99,7 @@ class LocalModel:
         *,
         max_tokens: int,
         on_text: Callable[[str], None],
-    ) -> Completion:
+    ) -> Answer:
         """Answer `messages`, calling `on_text` with each piece of text as it is generated.
 
         Runs on the calling thread. If `on_text` raises, generation stops and the exception
@@ -114,7 +114,7 @@ class LocalModel:
         }
         stream = _Stream(on_text)
         self._server.handle_chat_completions(request, stream.on_chunk)
-        return stream.completion()
+        return stream.answer()
 
 
 class _Stream:
@@ -130,7 +130,7 @@ class _Stream:
     def on_chunk(self, chunk: dict[str, Any]) -> bool:
         """Handle one chunk; returning True stops generation.
 
-        xllamacpp swallows exceptions raised here, so they are kept for `completion`.
+        xllamacpp swallows exceptions raised here, so they are kept for `answer`.
         """
         try:
             self._handle(chunk)
@@ -155,7 +155,7 @@ class _Stream:
             if choice.get("finish_reason"):
                 self._finish_reason = choice["finish_reason"]
 
-    def completion(self) -> Completion:
+    def answer(self) -> Answer:
         if self._failure is not None:
             raise self._failure
         if self._finish_reason is None:
@@ -163,7 +163,7 @@ class _Stream:
         prompt = _count(self._usage.get("prompt_tokens"))
         details = self._usage.get("prompt_tokens_details") or {}
         cached = min(_count(details.get("cached_tokens")), prompt)
-        return Completion(
+        return Answer(
             text="".join(self._parts),
             input_tokens=prompt - cached,
             cached_tokens=cached,

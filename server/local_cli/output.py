@@ -13,7 +13,7 @@ import uuid
 from typing import Any, BinaryIO
 
 from server.local_cli.errors import OutputClosed
-from server.local_cli.model import Completion
+from server.local_cli.model import Answer
 
 
 class StreamJsonWriter:
@@ -67,26 +67,26 @@ class StreamJsonWriter:
         delta = {"type": "text_delta", "text": text}
         self._event({"type": "content_block_delta", "index": 0, "delta": delta})
 
-    def message_end(self, completion: Completion) -> None:
+    def message_end(self, answer: Answer) -> None:
         """The whole `assistant` message, then the events that close the streamed one."""
-        usage = _usage(completion)
+        usage = _usage(answer)
         message = {
             "id": self._message_id,
             "type": "message",
             "role": "assistant",
             "model": self._model,
-            "content": [{"type": "text", "text": completion.text}],
-            "stop_reason": completion.stop_reason,
+            "content": [{"type": "text", "text": answer.text}],
+            "stop_reason": answer.stop_reason,
             "stop_sequence": None,
             "usage": usage,
         }
         self._emit(self._envelope("assistant", {"message": message}))
         self._event({"type": "content_block_stop", "index": 0})
-        delta = {"stop_reason": completion.stop_reason, "stop_sequence": None}
+        delta = {"stop_reason": answer.stop_reason, "stop_sequence": None}
         self._event({"type": "message_delta", "delta": delta, "usage": usage})
         self._event({"type": "message_stop"})
 
-    def result(self, completion: Completion, *, duration_ms: int, ttft_ms: int | None) -> None:
+    def result(self, answer: Answer, *, duration_ms: int, ttft_ms: int | None) -> None:
         """The closing `result` line of a successful answer."""
         self._emit(
             self._envelope(
@@ -99,10 +99,10 @@ class StreamJsonWriter:
                     "duration_api_ms": duration_ms,
                     "ttft_ms": ttft_ms,
                     "num_turns": 1,
-                    "result": completion.text,
-                    "stop_reason": completion.stop_reason,
+                    "result": answer.text,
+                    "stop_reason": answer.stop_reason,
                     "total_cost_usd": 0,
-                    "usage": _usage(completion),
+                    "usage": _usage(answer),
                     "permission_denials": [],
                     "terminal_reason": "completed",
                 },
@@ -151,10 +151,10 @@ class StreamJsonWriter:
             raise OutputClosed("stdout was closed") from e
 
 
-def _usage(completion: Completion) -> dict[str, int]:
+def _usage(answer: Answer) -> dict[str, int]:
     return {
-        "input_tokens": completion.input_tokens,
+        "input_tokens": answer.input_tokens,
         "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": completion.cached_tokens,
-        "output_tokens": completion.output_tokens,
+        "cache_read_input_tokens": answer.cached_tokens,
+        "output_tokens": answer.output_tokens,
     }

@@ -44,17 +44,17 @@ class Session:
             self._writer.text_delta(text)
 
         self._writer.message_start()
-        completion = self._model.chat(
+        answer = self._model.chat(
             chat_messages(turns, self._instruction), max_tokens=self._max_tokens, on_text=on_text
         )
-        self._writer.message_end(completion)
+        self._writer.message_end(answer)
         self._writer.result(
-            completion,
+            answer,
             duration_ms=_ms(time.monotonic() - started),
             ttft_ms=None if first_text_at is None else _ms(first_text_at - started),
         )
         self._trace.done()
-        self._turns = [*turns, Turn("assistant", completion.text)]
+        self._turns = [*turns, Turn("assistant", answer.text)]
 
 
 def _ms(seconds: float) -> int:

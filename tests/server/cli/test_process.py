@@ -65,6 +65,7 @@ async def test_stderr_is_kept_to_its_last_words(start):
 async def test_close_kills_a_group_that_ignores_sigterm(start, records):
     proc = await start("hang", FAKE_CLI_IGNORE_TERM="1", FAKE_CLI_CHILD="1")
     await proc.send(stdin_message("hi"))
+    await anext(proc.lines())  # its first line: it is past start-up, sleeping, deaf to SIGTERM
     [record] = await records.wait_for(key="stdin")
     await asyncio.wait_for(proc.close(0.05), 5)
     assert proc.returncode == -signal.SIGKILL

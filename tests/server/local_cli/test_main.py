@@ -1,0 +1,77 @@
+"""The local CLI alone, as a process: stream-json out, errors as results, signals."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+
+import pytest
+
+from server.cli.command import stdin_message
+from server.cli.events import Result, TextDelta
+from tests.server.local_cli.conftest import FRANCE, LONG, ask, cli_env, local_argv, run_cli, tokens
+
+
+def test_answers_a_flattened_question_in_stream_json(local_model):
+    code, events, lines = run_cli(ask(FRANCE))
+    assert code == 0
+    assert json.loads(lines[0])["subtype"] == "init"
+    kinds = {json.loads(line)["type"] for line in lines}
+    assert kinds == {"system", "stream_event", "assistant", "result"}
+    deltas = [e for e in events if isinstance(e, TextDelta)]
+    assert len(deltas) > 1  # streamed piece by piece, not in one go
+    result = events[-1]
+    assert isinstance(result, Result) and not result.is_error
+    assert [e for e in events if e is not None] == [*deltas, result]
+    assert "".join(d.text for d in deltas) == result.text
+    assert "Paris" in result.text
+    assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
+
+
+def test_later_messages_continue_the_conversation(local_model):
+    code, _, lines = run_cli(ask(FRANCE) + stdin_message("And what about Italy?"))
+    results = [json.loads(line) for line in lines if json.loads(line)["type"] == "result"]
+    assert code == 0 and [r["is_error"] for r in results] == [False, False]
+    first, second = (r["usage"] for r in results)
+    # The second prompt holds the first exchange too (much of it read from llama.cpp's cache).
+    prompt = "input_tokens", "cache_read_input_tokens"
+    assert sum(second[k] for k in prompt) > sum(first[k] for k in prompt) + first["output_tokens"]
+
+
+@pytest.mark.parametrize(
+    ("stdin", "model", "args", "error"),
+    [
+        (b"this is not json\n", "local", (), "not JSON"),
+        (b'{"type":"control_request"}\n', "local", (), "not a stream-json user message"),
+        (stdin_message("   "), "local", (), "empty"),
+        (ask(FRANCE), "gpt-4o", (), "local, sonnet, haiku, opus"),
+        (ask(FRANCE), "local", ("--model-file=/nonexistent.gguf",), "not found"),
+    ],
+    ids=["garbage-line", "not-a-user-message", "empty-prompt", "unknown-model", "missing-model"],
+)
+def test_bad_input_ends_with_an_error_result(local_model, stdin, model, args, error):
+    code, events, _ = run_cli(stdin, model=model, args=args)
+    assert code != 0
+    result = events[-1]
+    assert isinstance(result, Result) and result.is_error
+    assert error in result.text
+
+
+def test_sigterm_ends_it_mid_answer(local_model, tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    env = cli_env(LOCAL_CLI_TRACE=str(trace))
+    with subprocess.Popen(
+        [*local_argv(), "--max-tokens=2000"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    ) as proc:
+        proc.stdin.write(ask(LONG))
+        proc.stdin.flush()
+        while b"text_delta" not in proc.stdout.readline():
+            pass
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == -signal.SIGTERM
+    assert not tokens(trace, "done")
