@@ -41,6 +41,6 @@ def pytest_pycollect_makemodule(
 @pytest.fixture(scope="session")
 def question_16k() -> bytes:
     """The test question spoken by Piper, at the 16 kHz the pipeline's input runs at."""
-    from tests.voice.speech import QUESTION, speak
+    from harness.speech import QUESTION, speak
 
     return speak(QUESTION, 16000)

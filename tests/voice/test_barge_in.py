@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.voice.pipecat_client import VoiceClient
-from tests.voice.speech import speak
-from tests.voice.voice_app import VoiceApp, running, start_voice_app, wait_until_gone
+from harness.pipecat_client import VoiceClient
+from harness.process_table import wait_until_gone
+from harness.speech import speak
+from harness.voice_app import VoiceApp, start_voice_app
+from server.cli.process import pid_running
 
 LONG_ANSWER = (
     "Here is a story. Once upon a time there was a small town by the sea. Every morning "
@@ -84,7 +86,7 @@ async def start_a_long_answer(client: VoiceClient, records: Path, request: str) 
     said = await client.say(speak(request, 16000))
     await client.wait_for("bot-started-speaking", after=said, within=60)
     serving_cli = max((r for r in cli_records(records) if prompt(r)), key=lambda r: r["started"])
-    assert running(serving_cli["pid"]) and "finished" not in serving_cli
+    assert pid_running(serving_cli["pid"]) and "finished" not in serving_cli
     return serving_cli
 
 
@@ -95,7 +97,7 @@ async def test_caller_interrupts_a_long_answer(app: VoiceApp, records: Path, que
         speaking = await client.wait_for("bot-started-speaking", after=said, within=60)
         await asyncio.sleep(1.0)
         [first] = serving(records, "story")
-        assert running(first["pid"]) and "finished" not in first
+        assert pid_running(first["pid"]) and "finished" not in first
 
         barge = time.monotonic()
         question = asyncio.create_task(client.say(question_16k))

@@ -14,15 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.voice.pipecat_client import CHUNK_BYTES, VoiceClient, audio_message
-from tests.voice.voice_app import (
-    VoiceApp,
-    start_voice_app,
-    transcribe_bot_audio,
-    wait_until_gone,
-)
+from harness.pipecat_client import CHUNK_BYTES, Received, VoiceClient, audio_message
+from harness.process_table import wait_until_gone
+from harness.speech import hear
+from harness.voice_app import VoiceApp, start_voice_app
 
 ANSWER_WITHIN = 90.0  # generous: two cores shared with the rest of the suite
+BOT_RATE = 24000  # the app's output audio
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +31,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoiceApp]:
     assert voice_app.stop() == 0, voice_app.log()
 
 
+def heard_after(received: Received, start: float) -> str:
+    """What Whisper hears in the bot's audio that arrived from `start` on."""
+    return hear(received.audio_between(start), BOT_RATE).text
+
+
 async def ask(url: str, question: bytes) -> tuple[str, VoiceClient]:
     """Say `question` on a new session; what Whisper hears in the bot's answer."""
     async with VoiceClient.connect(url) as client:
@@ -40,7 +43,7 @@ async def ask(url: str, question: bytes) -> tuple[str, VoiceClient]:
         said = await client.say(question)
         started = await client.wait_for("bot-started-speaking", after=said, within=ANSWER_WITHIN)
         await client.wait_for("bot-stopped-speaking", after=started, within=ANSWER_WITHIN)
-    heard = await asyncio.to_thread(transcribe_bot_audio, client.received, said)
+    heard = await asyncio.to_thread(heard_after, client.received, said)
     return heard, client
 
 
@@ -48,7 +51,7 @@ async def test_a_spoken_question_gets_a_spoken_answer(app: VoiceApp, question_16
     heard, client = await ask(app.ws_url, question_16k)
 
     assert "paris" in heard.lower(), heard
-    assert {rate for _, _, rate in client.received.audio} == {24000}
+    assert {rate for _, _, rate in client.received.audio} == {BOT_RATE}
     assert "turn latency total=" in app.log()
 
 
@@ -84,7 +87,7 @@ async def test_bad_clients_end_only_their_own_session(app: VoiceApp, question_16
         started = await good.wait_for("bot-started-speaking", after=said, within=ANSWER_WITHIN)
         await good.wait_for("bot-stopped-speaking", after=started, within=ANSWER_WITHIN)
         status = await asyncio.to_thread(_status, app)
-    heard = await asyncio.to_thread(transcribe_bot_audio, good.received, said)
+    heard = await asyncio.to_thread(heard_after, good.received, said)
 
     assert "paris" in heard.lower(), heard
     assert status["sessions"]["live"] == 1

@@ -16,7 +16,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.tests.utils import run_test
 
-from tests.voice.speech import (
+from harness.speech import (
     QUESTION,
     START_TIMEOUT,
     pcm_seconds,

@@ -5,7 +5,7 @@ import threading
 
 from pipecat.transcriptions.language import Language
 
-from tests.voice.speech import QUESTION, speak, speech_segment, transcribe
+from harness.speech import QUESTION, speak, speech_segment, transcribe
 from voice.services.whisper_stt import WhisperSTTService, default_model_path, load_model
 
 

@@ -15,7 +15,7 @@ from pipecat.frames.frames import (
     OutputAudioRawFrame,
 )
 
-from tests.voice.pipecat_client import audio_message, rtvi_message
+from harness.pipecat_client import audio_message, rtvi_message
 from voice.wire_format import ClientFrameSerializer, ClientInputError
 
 

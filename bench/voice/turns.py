@@ -1,6 +1,6 @@
 """One call's turns: ask each question in real time and time the answer as the caller hears it.
 
-Times are the client's `time.monotonic()` arrivals, as `tests.voice.pipecat_client` records
+Times are the client's `time.monotonic()` arrivals, as `harness.pipecat_client` records
 them: a question "ends" when its last speech chunk went out (its trailing silence trimmed),
 and an answer is the bot audio that arrived from then until it fell quiet.
 """
@@ -17,9 +17,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench.voice_audio import Utterance
-from tests.voice.pipecat_client import Received, VoiceClient
-from tests.voice.speech import pcm_seconds, rms
+from bench.voice.audio import Utterance
+from harness.pipecat_client import Received, VoiceClient
+from harness.speech import pcm_seconds, rms
 
 AudioFrame = tuple[float, bytes, int]  # arrival, PCM, sample rate
 

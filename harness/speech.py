@@ -1,7 +1,13 @@
-"""Test speech made by the bundled Piper voice, and a way to hear it with Whisper."""
+"""Speech made by the bundled Piper voice, and ways to hear it with Whisper: the model itself
+(`hear`) or the app's STT service in a test pipeline (`transcribe`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import soxr
+from faster_whisper import WhisperModel
 from pipecat.frames.frames import (
     Frame,
     InputAudioRawFrame,
@@ -14,7 +20,12 @@ from pipecat.pipeline.worker import PipelineParams
 from pipecat.tests.utils import run_test
 
 from voice.services.piper_tts import default_voice_paths, load_voice
-from voice.services.whisper_stt import WhisperSTTService
+from voice.services.whisper_stt import (
+    WHISPER_SAMPLE_RATE,
+    WhisperSTTService,
+    default_model_path,
+    load_model,
+)
 
 QUESTION = "What is the capital of France?"
 
@@ -44,6 +55,32 @@ def rms(pcm: bytes) -> float:
     """Root mean square of 16-bit PCM, on the int16 scale (silence is 0)."""
     samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
     return float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
+
+
+@dataclass(frozen=True)
+class Heard:
+    """Whisper's transcript of some speech and its confidence."""
+
+    text: str
+    logprob: float | None  # segments' average log probability, weighted by their length
+
+
+def hear(pcm: bytes, sample_rate: int, model: WhisperModel | None = None) -> Heard:
+    """Transcribe 16-bit mono PCM at `sample_rate` with `model` (default: the app's Whisper),
+    with the app's STT service's options."""
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
+    if sample_rate != WHISPER_SAMPLE_RATE:
+        samples = soxr.resample(samples, sample_rate, WHISPER_SAMPLE_RATE)
+    segments, _ = (model or load_model(default_model_path())).transcribe(
+        samples, language="en", beam_size=1, condition_on_previous_text=False
+    )
+    segments = list(segments)
+    text = " ".join(s.text.strip() for s in segments).strip()
+    if not segments:
+        return Heard(text, None)
+    weights = [max(s.end - s.start, 0.01) for s in segments]
+    logprob = sum(s.avg_logprob * w for s, w in zip(segments, weights, strict=True))
+    return Heard(text, logprob / sum(weights))
 
 
 def speech_segment(pcm: bytes, sample_rate: int, user_id: str = "") -> list[Frame]:

@@ -18,7 +18,7 @@ from typing import Any
 from tqdm import tqdm
 from websockets.exceptions import WebSocketException
 
-from bench.voice_audio import (
+from bench.voice.audio import (
     INTERRUPTION,
     QUESTIONS,
     STORY_REQUESTS,
@@ -26,13 +26,13 @@ from bench.voice_audio import (
     from_wav,
     synthesized,
 )
-from bench.voice_barge_in import BargeSample, barge_in_trial
-from bench.voice_options import VoiceBenchConfig, app_args
-from bench.voice_report import Results
-from bench.voice_server_log import server_turns
-from bench.voice_turns import TurnFailed, TurnSample, open_calls, run_turns
-from tests.voice.pipecat_client import VoiceClient
-from tests.voice.voice_app import start_voice_app
+from bench.voice.barge_in import BargeSample, barge_in_trial
+from bench.voice.options import VoiceBenchConfig, app_args
+from bench.voice.report import Results
+from bench.voice.server_log import server_turns
+from bench.voice.turns import TurnFailed, TurnSample, open_calls, run_turns
+from harness.pipecat_client import VoiceClient
+from harness.voice_app import VoiceAppError, start_voice_app
 
 
 class BenchError(RuntimeError):
@@ -55,7 +55,7 @@ def run(config: VoiceBenchConfig) -> tuple[Results, list[str] | None]:
         print(f"bench.voice: starting python -m voice {' '.join(args)}".rstrip(), file=sys.stderr)
         try:
             app = start_voice_app(Path(tmp), args=args)
-        except AssertionError as e:  # what start_voice_app raises, with the app's whole log
+        except VoiceAppError as e:  # its message ends with the app's whole log
             tail = "\n".join(str(e).splitlines()[-15:])
             raise BenchError(f"python -m voice did not start; its log ends:\n{tail}") from e
         try:

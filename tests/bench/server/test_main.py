@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from server.cli.process import pid_running
-from tests.conftest import ROOT
+from tests.bench.bench_command import run_bench
 
 PATHS = ("direct", "cold", "warm")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def bench(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bench.server", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_bench("server", *args, timeout=timeout)
 
 
 def test_help_explains_every_option():
@@ -74,3 +67,29 @@ def test_smoke_run_measures_every_path_and_writes_json_and_png(claude_cli: Path,
     assert not [s["pid"] for s in samples if s["pid"] and pid_running(s["pid"])]
 
     assert plot_path.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_fake_backend_run_measures_every_path(tmp_path: Path):
+    record_path = tmp_path / "server.json"
+    done = bench(
+        *("--backend", "fake", "-n", "2", "--cancel-trials", "1", "--warmup", "0"),
+        *("--refill", "0.2", "--json", str(record_path)),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    record = json.loads(record_path.read_text())
+    assert record["config"]["backend"] == "fake"
+    assert record["config"]["backend_reason"] == "--backend fake"
+    assert {s["path"] for s in record["samples"]} == set(PATHS)
+    assert all(s["ok"] for s in record["samples"]), record["samples"]
+    assert "the fake backend (--backend fake)" in done.stderr
+
+
+def test_auto_says_which_backend_it_chose_and_why(tmp_path: Path):
+    missing = tmp_path / "no-such-claude"
+    done = bench("--cli", str(missing), "-n", "1", timeout=60)
+
+    assert done.returncode == 2
+    assert f"the claude backend (--backend auto: --cli {missing})" in done.stderr
+    assert "was not found" in done.stderr

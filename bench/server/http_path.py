@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 
 from bench import sse_stream
-from bench.process_exit import ProcessExit
-from bench.quiet import children_quiet
-from bench.samples import Sample, SampleFailed, check_answer
+from bench.server.process_exit import ProcessExit
+from bench.server.quiet import children_quiet
+from bench.server.samples import Sample, SampleFailed, check_answer
 
 _POOL_POLL = 0.02
 _POOL_WAIT = 30.0

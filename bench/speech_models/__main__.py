@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import soxr
-from faster_whisper import WhisperModel
 from pipecat.frames.frames import (
     EndFrame,
     Frame,
@@ -47,6 +46,7 @@ from tqdm import tqdm
 
 from bench.report import Panel, machine_info, plot_panels
 from bench.stats import format_table, summarize
+from harness.speech import hear
 from voice.services.piper_tts import PiperTTSService, default_voice_paths, load_voice
 from voice.services.whisper_stt import WhisperSTTService, default_model_path, load_model
 
@@ -63,7 +63,6 @@ REPLIES = [
 ]
 LOAD_SNIPPET = """
 import json, sys, time
-from faster_whisper import WhisperModel
 from piper import PiperVoice
 t0 = time.perf_counter(); WhisperModel(sys.argv[1], device="cpu", compute_type="int8")
 t1 = time.perf_counter(); PiperVoice.load(sys.argv[2], config_path=sys.argv[3])
@@ -131,15 +130,6 @@ def synthesize(text: str) -> tuple[bytes, float, float]:
     return b"".join(chunks), (first - start) * 1000, (time.perf_counter() - start) * 1000
 
 
-def transcribe(model: WhisperModel, pcm: bytes) -> str:
-    """faster-whisper called directly on 16 kHz PCM, with the service's default options."""
-    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
-    segments, _ = model.transcribe(
-        samples, language="en", beam_size=1, condition_on_previous_text=False
-    )
-    return " ".join(s.text.strip() for s in segments)
-
-
 async def stt_service(worker: PipelineWorker, probe: Probe, pcm: bytes) -> float:
     """Ms from the VAD's stop frame to the transcript of ``pcm`` (16 kHz) in the pipeline."""
     await worker.queue_frame(VADUserStartedSpeakingFrame())
@@ -198,7 +188,7 @@ async def bench(runs: int, progress: tqdm) -> list[dict]:
             for text, pcm in speech:
                 seconds = len(pcm) / 2 / 16000
                 start = time.perf_counter()
-                await asyncio.to_thread(transcribe, model, pcm)
+                await asyncio.to_thread(hear, pcm, 16000, model)
                 direct = (time.perf_counter() - start) * 1000
                 for path, ms in (("direct", direct), ("service", await stt_service(*stt, pcm))):
                     add("stt_latency_ms", path, ms, audio_s=seconds, text=text)

@@ -9,9 +9,9 @@ from typing import Any
 
 from bench.report import Panel, plot_panels
 from bench.stats import Summary, percentile, summarize
-from bench.voice_barge_in import BargeSample
-from bench.voice_server_log import SERVER_METRICS
-from bench.voice_turns import TurnSample
+from bench.voice.barge_in import BargeSample
+from bench.voice.server_log import SERVER_METRICS
+from bench.voice.turns import TurnSample
 
 # (metric name in the table, TurnSample field): what the caller measured per turn.
 CLIENT_METRICS = (

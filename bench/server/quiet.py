@@ -9,20 +9,11 @@ import asyncio
 import os
 from pathlib import Path
 
+from harness.process_table import children
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 _WINDOW = 0.2  # seconds per sample: 20 clock ticks at the usual 100 Hz
 _BUSY = 0.1  # a child using more than this share of one core is still starting
-
-
-def children(pid: int) -> list[int]:
-    """The pids of `pid`'s direct children (none if it is gone)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(child) for child in task.read_text().split()]
-        except OSError:
-            continue
-    return found
 
 
 def cpu_seconds(pid: int) -> float:

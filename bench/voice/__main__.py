@@ -6,8 +6,8 @@
 Per turn: end of the caller's speech to the first bot audio, the answer's span and length,
 and the app's own server-side breakdown; per barge-in trial: the caller talking over a long
 answer to the bot's audio stopping. `--help` explains every option. Not a test: it asserts
-nothing about speed. It reuses the end-to-end test client (`tests/voice/`), so it runs from
-the repository root.
+nothing about speed. It drives the app with the end-to-end tests' client and launcher
+(`harness/`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from bench.voice_options import VoiceBenchConfig, parse_config
+from bench.voice.options import VoiceBenchConfig, parse_config
 
 if TYPE_CHECKING:
-    from bench.voice_report import Results
+    from bench.voice.report import Results
 
 PACKAGES = (
     "voice-agent",
@@ -53,8 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.remove()
     logger.add(sys.stderr, level="WARNING")
     signal.signal(signal.SIGTERM, _interrupt)  # so the app we started is stopped, as on Ctrl-C
-    from bench.voice_audio import AudioFileError
-    from bench.voice_run import BenchError
+    from bench.voice.audio import AudioFileError
+    from bench.voice.run import BenchError
 
     try:
         return _run(config)
@@ -73,9 +73,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _run(config: VoiceBenchConfig) -> int:
     from bench.report import machine_info, write_json
     from bench.stats import format_table
-    from bench.voice_report import failures, headline, plot, summaries
-    from bench.voice_run import run
-    from bench.voice_verify import verify_turns
+    from bench.voice.report import failures, headline, plot, summaries
+    from bench.voice.run import run
+    from bench.voice.verify import verify_turns
     from voice.turn_taking import VAD_PARAMS
 
     started, clock = datetime.now(UTC), time.monotonic()

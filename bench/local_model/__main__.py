@@ -22,11 +22,13 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import aclosing
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
+from bench import sse_stream
 from bench.stats import PERCENTILES, percentile
 from server.cli.command import build_argv, stdin_message
 from server.cli.events import TextDelta
@@ -37,7 +39,6 @@ from server.settings import Settings, cli_environment
 
 MODES = ("cold-server", "cold", "warm")
 QUESTION = "Tell me about the history of Paris."
-REPO = Path(__file__).resolve().parents[1]
 
 
 def cli_argv(extra: list[str]) -> list[str]:
@@ -46,7 +47,7 @@ def cli_argv(extra: list[str]) -> list[str]:
 
 
 def cli_env(trace: Path) -> dict[str, str]:
-    return {**cli_environment(os.environ), "PYTHONPATH": str(REPO), "LOCAL_CLI_TRACE": str(trace)}
+    return {**cli_environment(os.environ), "LOCAL_CLI_TRACE": str(trace)}
 
 
 async def run_direct(mode: str, question: str, extra: list[str], trace: Path) -> dict:
@@ -85,9 +86,10 @@ async def run_server(base_url: str, question: str) -> dict:
     async with aiohttp.ClientSession() as session:
         asked = time.monotonic()
         async with session.post(f"{base_url}/v1/chat/completions", json=body) as response:
-            async for line in response.content:
-                if line.startswith(b"data: {") and b'"content"' in line:
-                    times.append(time.monotonic())
+            async with aclosing(sse_stream.events(response)) as events:
+                async for event in events:
+                    if event.content:
+                        times.append(time.monotonic())
     return _record("cold-server", asked, times)
 
 

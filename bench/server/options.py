@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from server.cli.command import AUTO, LOCAL, choose_cli
 from server.flags import at_least, non_negative_float
 
-BACKENDS = ("claude", "fake", "local", "url")
+BACKENDS = (AUTO, "claude", "fake", "local", "url")
 PATHS = ("direct", "prestarted", "cold", "warm")
 DEFAULT_PATHS = ("direct", "cold", "warm")
-DEFAULT_CLI = Path(__file__).resolve().parents[1] / ".deps/claude-code/node_modules/.bin/claude"
+DEFAULT_CLI = Path(__file__).resolve().parents[2] / ".deps/claude-code/node_modules/.bin/claude"
 
 
 @dataclass(frozen=True)
 class BenchConfig:
     """Everything one run was asked to do; recorded whole in the JSON."""
 
-    backend: str
+    backend: str  # never auto: the one auto chose
+    backend_reason: str  # why this backend, for the terminal and the record
     paths: tuple[str, ...]
     requests: int
     concurrency: int
@@ -75,8 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--backend",
         choices=BACKENDS,
-        default="claude",
-        help="claude: the real Claude Code CLI against a fake Anthropic API the bench starts; "
+        default=AUTO,
+        help="auto: as the server's own --cli auto, the claude backend when claude is on PATH "
+        "(or --cli names a CLI), else local, and says which and why; "
+        "claude: the real Claude Code CLI against a fake Anthropic API the bench starts; "
         "fake: the test suite's fake CLI (harness/fake_cli.py), a 25 ms Python start-up that "
         "prints scripted stream-json, so the server's own cost stands out from CLI start-up "
         "noise; local: the bundled local model (--cli local); url: a running server at --url, "
@@ -160,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--cli",
         help="claude backend: the Claude Code CLI executable (default "
-        ".deps/claude-code/node_modules/.bin/claude, else claude on PATH)",
+        ".deps/claude-code/node_modules/.bin/claude, else claude on PATH); with --backend "
+        "auto, a CLI here picks the claude backend, and 'local' the local one",
     )
     add("--url", help="url backend: the server's base URL, e.g. http://127.0.0.1:8000")
     add("--api-key", help="url backend: the server's API key, if it needs one")
@@ -185,10 +191,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_config(argv: Sequence[str]) -> BenchConfig:
-    """Build the configuration from `argv`; exits with a usage error on bad values."""
+def choose_backend(
+    backend: str, cli: str | None, which: Callable[[str], str | None] = shutil.which
+) -> tuple[str, str | None, str]:
+    """The backend to run, its CLI (None: the backend's default) and why it was chosen.
+
+    `auto` chooses as the server's `--cli auto` does (`choose_cli`): the real CLI when
+    `claude` is on PATH, else the bundled local model; a `--cli` given is the server's
+    `--cli` value.
+    """
+    if backend != AUTO:
+        return backend, cli, f"--backend {backend}"
+    choice = choose_cli(cli or AUTO, which)
+    if choice.cli == LOCAL:
+        return "local", None, f"--backend auto: {choice.reason}"
+    return "claude", choice.cli, f"--backend auto: {choice.reason}"
+
+
+def parse_config(
+    argv: Sequence[str], which: Callable[[str], str | None] = shutil.which
+) -> BenchConfig:
+    """Build the configuration from `argv` (`which` finds `claude` for `--backend auto`);
+    exits with a usage error on bad values."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.backend, args.cli, reason = choose_backend(args.backend, args.cli, which)
     if args.backend == "url" and not args.url:
         parser.error("--backend url needs --url")
     if args.backend != "url" and args.url:
@@ -196,6 +223,7 @@ def parse_config(argv: Sequence[str]) -> BenchConfig:
     paths = ("url",) if args.backend == "url" else args.paths
     return BenchConfig(
         backend=args.backend,
+        backend_reason=reason,
         paths=paths,
         requests=args.requests,
         concurrency=args.concurrency,

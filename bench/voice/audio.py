@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.voice.pipecat_client import MIC_RATE
-from tests.voice.speech import pcm_seconds, resample, speak
+from harness.pipecat_client import MIC_RATE
+from harness.speech import pcm_seconds, resample, speak
 
 QUESTIONS = (
     "What is the capital of France?",

@@ -21,12 +21,12 @@ from typing import Any
 import aiohttp
 from tqdm import tqdm
 
-from bench import headline, rounds
-from bench.backends import Backend, BenchError, open_backend
-from bench.http_path import HttpPath
 from bench.report import Panel, machine_info, plot_panels, write_json
-from bench.samples import Sample
-from bench.server_options import BenchConfig, parse_config
+from bench.server import headline, rounds
+from bench.server.backends import Backend, BenchError, open_backend
+from bench.server.http_path import HttpPath
+from bench.server.options import BenchConfig, parse_config
+from bench.server.samples import Sample
 from bench.stats import Summary, format_table, summarize
 from server.child_server import ChildServerError
 
@@ -67,7 +67,11 @@ async def run(config: BenchConfig) -> int:
         session = await stack.enter_async_context(
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
         )
-        print(f"bench.server: starting the {config.backend} backend ...", file=sys.stderr)
+        print(
+            f"bench.server: the {config.backend} backend ({config.backend_reason}); "
+            "starting it ...",
+            file=sys.stderr,
+        )
         backend = await open_backend(config, stack, session)
         samples, pools = await _measure(config, backend)
     machine["load_average_after"] = list(os.getloadavg())

@@ -23,10 +23,10 @@ from typing import Any
 
 import aiohttp
 
-from bench.direct_path import DirectPath
-from bench.http_path import HttpPath
-from bench.rounds import BenchPath
-from bench.server_options import DEFAULT_CLI, BenchConfig
+from bench.server.direct_path import DirectPath
+from bench.server.http_path import HttpPath
+from bench.server.options import DEFAULT_CLI, BenchConfig
+from bench.server.rounds import BenchPath
 from harness import fake_cli
 from server import child_server
 from server.child_server import ChildServer

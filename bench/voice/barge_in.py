@@ -15,9 +15,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench.voice_audio import Utterance
-from bench.voice_turns import AudioFrame, TurnFailed, audio_after, first_audio, say
-from tests.voice.pipecat_client import VoiceClient
+from bench.voice.audio import Utterance
+from bench.voice.turns import AudioFrame, TurnFailed, audio_after, first_audio, say
+from harness.pipecat_client import VoiceClient
 
 STOP_CHECK = 0.25
 # Audio is flowing when a frame came this recently: two of Pipecat's 40 ms output frames.

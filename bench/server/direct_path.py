@@ -13,8 +13,8 @@ import time
 from collections.abc import Mapping
 from contextlib import aclosing
 
-from bench.process_exit import ProcessExit
-from bench.samples import Sample, SampleFailed, check_answer
+from bench.server.process_exit import ProcessExit
+from bench.server.samples import Sample, SampleFailed, check_answer
 from server.cli.command import build_argv, stdin_message
 from server.cli.events import Result, TextDelta
 from server.cli.parser import parse_line

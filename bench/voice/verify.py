@@ -7,43 +7,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-import numpy as np
-import soxr
 from tqdm import tqdm
 
-from bench.voice_turns import TurnSample
-from voice.services.whisper_stt import WHISPER_SAMPLE_RATE, default_model_path, load_model
+from bench.voice.turns import TurnSample
+from harness.speech import Heard, hear
 
 # faster-whisper's own `log_prob_threshold`: below it Whisper deems a decode failed.
 LOGPROB_FLOOR = -1.0
 _WORD = re.compile(r"[A-Za-z]+")
-
-
-@dataclass(frozen=True)
-class Heard:
-    """Whisper's transcript of one answer and its confidence."""
-
-    text: str
-    logprob: float | None  # segments' average log probability, weighted by their length
-
-
-def hear(pcm: bytes, sample_rate: int) -> Heard:
-    """Transcribe 16-bit mono PCM at `sample_rate` with the app's Whisper model."""
-    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
-    if sample_rate != WHISPER_SAMPLE_RATE:
-        samples = soxr.resample(samples, sample_rate, WHISPER_SAMPLE_RATE)
-    segments, _ = load_model(default_model_path()).transcribe(
-        samples, language="en", beam_size=1, condition_on_previous_text=False
-    )
-    segments = list(segments)
-    text = " ".join(s.text.strip() for s in segments).strip()
-    if not segments:
-        return Heard(text, None)
-    weights = [max(s.end - s.start, 0.01) for s in segments]
-    logprob = sum(s.avg_logprob * w for s, w in zip(segments, weights, strict=True))
-    return Heard(text, logprob / sum(weights))
 
 
 def problem(heard: Heard) -> str | None:

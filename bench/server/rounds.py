@@ -8,7 +8,7 @@ from typing import Protocol
 
 from tqdm import tqdm
 
-from bench.samples import Sample, SampleFailed
+from bench.server.samples import Sample, SampleFailed
 
 
 class BenchPath(Protocol):

@@ -10,6 +10,7 @@ hold the turn open for Smart Turn's `stop_secs` (3 s). Not a test: it asserts no
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 
@@ -17,7 +18,7 @@ from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnal
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADState
 
-from tests.voice.speech import speak
+from harness.speech import speak
 from voice.turn_taking import VAD_PARAMS
 
 UTTERANCES = [
@@ -54,7 +55,8 @@ async def verdict(analyzer: LocalSmartTurnAnalyzerV3, text: str) -> tuple[str, f
     return "NO SPEECH", 0.0
 
 
-async def main() -> None:
+async def run() -> None:
+    """Print each utterance's verdict and the analyzer's inference time."""
     analyzer = LocalSmartTurnAnalyzerV3(sample_rate=16000)
     analyzer.set_sample_rate(16000)
     for text in UTTERANCES:
@@ -63,5 +65,15 @@ async def main() -> None:
     await analyzer.cleanup()
 
 
+def main(argv: list[str] | None = None) -> None:
+    """Parse the (option-less) command line, so `--help` explains the program; run it."""
+    argparse.ArgumentParser(
+        prog="python -m bench.turn_stop",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args(argv)
+    asyncio.run(run())
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -1,0 +1,1 @@
+"""`python -m bench.local_model`: the local CLI's model, cold against warm (see __main__)."""

@@ -1,0 +1,1 @@
+"""`python -m bench.turn_stop`: Smart Turn v3's verdict on spoken utterances."""

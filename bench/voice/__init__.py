@@ -1,0 +1,1 @@
+"""`python -m bench.voice`: the voice agent over its websocket, as a caller (see __main__)."""

@@ -1,0 +1,80 @@
+"""`python -m bench.voice` run as a user would, on the fake CLI; speed unchecked."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from harness.process_table import cmdline
+from tests.bench.bench_command import run_bench
+
+# About 5 s of speech: long enough to barge in on after 1 s and still be talking.
+ANSWER = "Paris is the capital of France. It sits on the river Seine, in the north of the country."
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def bench(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    return run_bench("voice", *args, env=env, timeout=timeout)
+
+
+def test_help_explains_every_option():
+    done = bench("--help", timeout=60)
+    assert done.returncode == 0
+    for option in (
+        "--turns",
+        "--calls",
+        "--warmup",
+        "--barge-in-trials",
+        "--barge-after",
+        "--audio",
+        "--verify",
+        "--llm-cli",
+        "--url",
+        "--label",
+        "--timeout",
+        "--json",
+        "--plot",
+        "VOICE_FLAGS",
+    ):
+        assert option in done.stdout
+
+
+def test_smoke_run_measures_turns_and_a_barge_in(fake_cli: Path, tmp_path: Path):
+    record_path, plot_path = tmp_path / "voice.json", tmp_path / "voice.png"
+    done = bench(
+        *("-n", "2", "-c", "2", "--barge-in-trials", "1"),
+        *("--json", str(record_path), "--plot", str(plot_path)),
+        *("--", f"--llm-cli={fake_cli}"),
+        env={**os.environ, "FAKE_CLI_ANSWER": ANSWER},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    record = json.loads(record_path.read_text())
+    turns = [t for t in record["turns"] if t["phase"] == "turn"]
+    assert sorted((t["call"], t["index"]) for t in turns) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert all(t["ok"] and t["error"] is None for t in turns), turns
+    for turn in turns:
+        assert turn["first_audio_ms"] > 0 and turn["answer_span_ms"] > 0
+        assert turn["answer_audio_ms"] > 1000 and turn["answer_rms"] > 100
+        assert "capital" in turn["transcript"].lower()  # --verify is on by default
+    [trial] = record["barge_in"]
+    assert trial["ok"] and trial["error"] is None, trial
+    assert trial["heard_ms"] >= 1000 and trial["reply_ms"] > 0
+    # The bot fell silent while the caller was still talking over it.
+    assert trial["stop_ms"] < trial["interrupting_speech_ms"]
+    assert trial["interruption_ms"] is not None and trial["bot_interrupted_ms"] is not None
+    assert all(s["failed"] == 0 for s in record["summary"])
+    server = [t for t in record["server_turns"] if t["phase"] == "turn"]
+    assert len(server) == 4 and all(t["total_ms"] > 0 and "stt_ms" in t for t in server)
+    assert record["config"]["turns"] == 2 and record["config"]["calls"] == 2
+    assert record["machine"]["packages"]["pipecat-ai"]
+
+    assert "client: first audio" in done.stdout and "server: STT" in done.stdout
+    assert plot_path.read_bytes().startswith(PNG_MAGIC)
+    # The app it started, and that app's server, are gone.
+    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+    assert not [pid for pid in pids if str(fake_cli) in cmdline(pid)]
