@@ -12,9 +12,11 @@ breakdown names each part of that interval, and the parts sum to the total:
     speech_synthesis      that sentence -> first audio (TTS)
     output_transport, pipeline   the rest
 
-The service TTFBs are not used: the completions server sends an empty role chunk at once,
-which stops the LLM's TTFB clock long before the first word. The line is `key=value` pairs
-so a script can read it back.
+The parts come from frames passing through the pipeline, not from the services' TTFB
+metrics: they sum to the total, where the TTFBs leave out the waits between services (the
+VAD's silence, turn detection). The completions server puts the role on its first text
+chunk, so `llm_inference` (and the LLM's TTFB) ends at the first word. The line is
+`key=value` pairs so a script can read it back.
 """
 
 from __future__ import annotations
