@@ -44,7 +44,13 @@ async def ask(url: str, question: bytes) -> tuple[str, VoiceClient]:
         started = await client.wait_for("bot-started-speaking", after=said, within=ANSWER_WITHIN)
         await client.wait_for("bot-stopped-speaking", after=started, within=ANSWER_WITHIN)
     heard = await asyncio.to_thread(heard_after, client.received, said)
-    return heard, client
+    # What the app's own STT made of the question, so a wrong answer says whose fault it was.
+    user_said = [
+        m["data"].get("text")
+        for _, m in client.received.messages
+        if m.get("type") == "user-transcription" and m.get("data", {}).get("final")
+    ]
+    return f"{heard} (the app heard the question as {user_said})", client
 
 
 async def test_a_spoken_question_gets_a_spoken_answer(app: VoiceApp, question_16k: bytes):
