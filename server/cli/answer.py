@@ -73,9 +73,10 @@ async def run_prompt(
             event = parse_line(line)
             if isinstance(event, TextDelta):
                 seen_text = True
-                deadline = loop.time() + deadlines.stall
                 streamed.append(event.text)
                 yield event
+                # From here, not from the read: a client slow to take the text is no stall.
+                deadline = loop.time() + deadlines.stall
             elif isinstance(event, Result):
                 if event.is_error:
                     raise CliFailure(_result_error_message(event))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from pathlib import Path
@@ -23,8 +24,8 @@ async def answer(fake_cli: Path):
     """`answer(mode, deadlines)`: every event `run_prompt` yields, and the error it raised."""
     started: list[CliProcess] = []
 
-    async def run(mode: str, deadlines: Deadlines = DEADLINES):
-        env = {**cli_environment(os.environ), "FAKE_CLI_MODE": mode}
+    async def run(mode: str, deadlines: Deadlines = DEADLINES, pause: float = 0.0, **fake: str):
+        env = {**cli_environment(os.environ), "FAKE_CLI_MODE": mode, **fake}
         proc = await CliProcess.start(
             build_argv((str(fake_cli),), "sonnet"), env=env, max_line_bytes=1 << 20
         )
@@ -33,6 +34,7 @@ async def answer(fake_cli: Path):
         try:
             async for event in run_prompt(proc, "What is the capital of France?", deadlines):
                 events.append(event)
+                await asyncio.sleep(pause)  # a client slow to take each piece
         except CliFailure as e:
             error = e
         return events, error
@@ -65,6 +67,16 @@ async def test_a_stall_after_the_first_text_is_a_stall_timeout(answer):
     assert text(events) == "Paris is"
     assert isinstance(error, CliTimeout) and error.code == "stall_timeout"
     assert error.status == 504
+
+
+async def test_a_slow_client_is_not_a_stalled_cli(answer):
+    # A word every 1.0 s; the client takes 0.8 s over each. Counted from the read, the 0.6 s
+    # stall deadline would pass while the client was busy; counted from when it asks again,
+    # the CLI is never silent for more than 0.2 s of it.
+    deadlines = Deadlines(first_token=5.0, stall=0.6)
+    fake = {"FAKE_CLI_DELAY": "1.0", "FAKE_CLI_ANSWER": "Paris is here."}
+    events, error = await answer("normal", deadlines, pause=0.8, **fake)
+    assert error is None and text(events) == "Paris is here."
 
 
 async def test_silence_before_any_text_is_a_first_token_timeout(answer):
