@@ -1,5 +1,5 @@
 """The process table around a process under test, read from /proc: its children, their
-command lines, and waiting for pids to end."""
+command lines and environments, and waiting for pids to end."""
 
 from __future__ import annotations
 
@@ -28,6 +28,16 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def environ(pid: int) -> dict[str, str]:
+    """The environment `pid` started with (readable by its user and root), or {} once gone."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.decode(errors="replace").split("=", 1) for item in raw.split(b"\0"))
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
 
 
 def wait_until_gone(pids: list[int], within: float = 10.0) -> list[int]:

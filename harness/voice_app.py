@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.process_table import children, cmdline
+from server.parent_death import tied_to_parent
 
 READY = re.compile(r"ws://(\S+)/ws-client")
 START_TIMEOUT = 120.0  # imports and model loads on a busy 2-core machine
@@ -60,7 +61,7 @@ def start_voice_app(
     environ.update(env or {})
     with out_path.open("wb") as out, log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "voice", "--port=0", *args],
+            tied_to_parent([sys.executable, "-m", "voice", "--port=0", *args]),
             stdout=out,
             stderr=log,
             env=environ,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -9,6 +10,7 @@ import sys
 from aiohttp import web
 
 from server.http.app import create_app
+from server.port_holder import address_in_use
 from server.settings import load_settings
 
 
@@ -28,15 +30,20 @@ def main(argv: list[str] | None = None) -> None:
         settings.default_model,
         "" if settings.api_key else ", no API key required",
     )
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        handler_cancellation=True,  # a client disconnect cancels its handler: barge-in
-        shutdown_timeout=5,
-        access_log=None,
-        print=None,
-    )
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            handler_cancellation=True,  # a client disconnect cancels its handler: barge-in
+            shutdown_timeout=5,
+            access_log=None,
+            print=None,
+        )
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE:
+            raise
+        sys.exit(f"cannot listen: {address_in_use(settings.host, settings.port)}")
 
 
 if __name__ == "__main__":

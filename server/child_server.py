@@ -21,6 +21,8 @@ from typing import Any, BinaryIO
 
 import aiohttp
 
+from server.parent_death import tied_to_parent
+
 _POLL = 0.05
 # A child that exits at start-up may have lost its port to another process: try new ports.
 _PORT_TRIES = 3
@@ -66,7 +68,8 @@ class ChildServer:
 
     Ready once `GET ready_path` answers with a status below 500. The child runs in its own
     session, so a Ctrl-C at the terminal reaches only the parent, which then stops its
-    children in order. Its stdout and stderr go to `log_path` (appended), or to the
+    children in order; if the parent dies without doing so, the kernel kills the child
+    (`tied_to_parent`). Its stdout and stderr go to `log_path` (appended), or to the
     parent's own when that is None.
     """
 
@@ -175,7 +178,7 @@ class ChildServer:
         self.argv = [str(a) for a in self._argv_for(self.port)]
         with self._open_log() as log:
             self._process = await asyncio.create_subprocess_exec(
-                *self.argv,
+                *tied_to_parent(self.argv),
                 cwd=self._cwd,
                 env=self._env,
                 stdin=asyncio.subprocess.DEVNULL,

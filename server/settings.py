@@ -180,8 +180,10 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
 
 
 def cli_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """The CLI's environment: ours, with the CLI's own background traffic off by default."""
+    """The CLI's environment: ours, without our own API key, and with the CLI's own
+    background traffic off by default."""
     env = dict(environ)
+    env.pop(env_var("--api-key"), None)
     env.setdefault("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
     env.setdefault("DISABLE_TELEMETRY", "1")
     return env

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import socket
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 import uvicorn
 from loguru import logger
 
+from server.port_holder import address_in_use
 from voice.app import create_app
 from voice.llm_server import BundledLlmServer, LlmEndpoint
 from voice.service_factory import preload_models
@@ -63,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         listener = socket.create_server((settings.host, settings.port))
     except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            sys.exit(f"cannot listen: {address_in_use(settings.host, settings.port)}")
         sys.exit(f"cannot listen on {settings.host}:{settings.port}: {e}")
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         sys.exit(asyncio.run(serve(settings, listener)))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +12,18 @@ from loguru import logger
 
 from server import child_server
 from server.child_server import ChildServer, ChildServerError, free_port
+from server.settings import env_var
 
-__all__ = ["BundledLlmServer", "LlmEndpoint", "LlmServerError", "free_port", "server_argv"]
+SERVER_API_KEY = env_var("--api-key")
+
+__all__ = [
+    "BundledLlmServer",
+    "LlmEndpoint",
+    "LlmServerError",
+    "free_port",
+    "server_argv",
+    "server_env",
+]
 
 
 @dataclass(frozen=True)
@@ -27,9 +38,18 @@ class LlmServerError(RuntimeError):
     """The bundled server could not be started."""
 
 
-def server_argv(*, port: int, api_key: str, cli: str, model: str) -> list[str]:
-    """The argv that runs the bundled server on loopback `port`, answering only with `model`."""
-    return child_server.server_argv(port, cli=cli, model=model, flags=[f"--api-key={api_key}"])
+def server_argv(*, port: int, cli: str, model: str) -> list[str]:
+    """The argv that runs the bundled server on loopback `port`, answering only with `model`.
+
+    Its API key is not here: argv is readable by every local user (`ps`), so the key goes
+    through the child's environment (`server_env`).
+    """
+    return child_server.server_argv(port, cli=cli, model=model)
+
+
+def server_env(api_key: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The bundled server's environment: ours, with its API key."""
+    return {**environ, SERVER_API_KEY: api_key}
 
 
 class BundledLlmServer:
@@ -44,7 +64,8 @@ class BundledLlmServer:
         self._api_key = secrets.token_urlsafe(24)
         self._child = ChildServer(
             "the completions server",
-            lambda port: server_argv(port=port, api_key=self._api_key, cli=cli, model=model),
+            lambda port: server_argv(port=port, cli=cli, model=model),
+            env=server_env(self._api_key, os.environ),
             ready_path="/health",
             start_timeout=start_timeout,
         )

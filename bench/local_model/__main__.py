@@ -34,6 +34,7 @@ from server.cli.command import build_argv, stdin_message
 from server.cli.events import TextDelta
 from server.cli.parser import parse_line
 from server.http.app import create_app
+from server.parent_death import tied_to_parent
 from server.prompt import Turn, flatten
 from server.settings import Settings, cli_environment
 
@@ -54,7 +55,7 @@ async def run_direct(mode: str, question: str, extra: list[str], trace: Path) ->
     """One answer from a local CLI spawned here; `warm` waits for the model before asking."""
     spawned = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
-        *cli_argv(extra),
+        *tied_to_parent(cli_argv(extra)),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from server.cli.line_framer import LineFramer
 from server.errors import CliUnavailable
+from server.parent_death import tied_to_parent
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +91,21 @@ class CliProcess:
     ) -> CliProcess:
         """Spawn `argv` in an empty scratch directory and a new process group.
 
-        Cancelled while spawning, it leaves nothing behind: asyncio kills a process it had
-        started, and the scratch directory is removed.
+        The process is killed by the kernel if this one dies (`tied_to_parent`). Cancelled
+        while spawning, it leaves nothing behind: asyncio kills a process it had started, and
+        the scratch directory is removed.
         """
+        # Checked here: behind setpriv, a missing CLI would only show as setpriv's exit code.
+        if shutil.which(argv[0], path=env.get("PATH", os.defpath)) is None:
+            raise CliUnavailable(
+                f"could not start the CLI {argv[0]!r}: not found or not executable"
+            )
         workdir = tempfile.mkdtemp(prefix="cli-")
         loop = asyncio.get_running_loop()
         try:
             transport, protocol = await loop.subprocess_exec(
                 _Protocol,
-                *argv,
+                *tied_to_parent(argv),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,

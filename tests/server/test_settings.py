@@ -45,9 +45,10 @@ def test_default_model_must_be_listed():
 
 
 def test_cli_environment_turns_off_background_traffic():
-    settings = load_settings([], {"PATH": "/bin"})
+    settings = load_settings([], {"PATH": "/bin", "SERVER_API_KEY": "k"})
     assert settings.cli_env["PATH"] == "/bin"
     assert settings.cli_env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
+    assert settings.api_key == "k" and "SERVER_API_KEY" not in settings.cli_env
 
 
 def test_local_cli_serves_local_and_claude_aliases():

@@ -7,12 +7,19 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from harness.process_table import cmdline
 from server.cli.process import pid_running
-from voice.llm_server import BundledLlmServer, LlmServerError, free_port, server_argv
+from voice.llm_server import (
+    BundledLlmServer,
+    LlmServerError,
+    free_port,
+    server_argv,
+    server_env,
+)
 
 
-def test_argv_passes_every_value_in_flag_equals_form():
-    argv = server_argv(port=8123, api_key="-k", cli="/bin/fake", model="local")
+def test_argv_passes_every_value_in_flag_equals_form_and_the_key_in_the_environment():
+    argv = server_argv(port=8123, cli="/bin/fake", model="local")
 
     assert argv[1:3] == ["-m", "server"]
     assert argv[3:] == [
@@ -21,8 +28,8 @@ def test_argv_passes_every_value_in_flag_equals_form():
         "--cli=/bin/fake",
         "--models=local",
         "--default-model=local",
-        "--api-key=-k",
     ]
+    assert server_env("-k", {"PATH": "/bin"}) == {"PATH": "/bin", "SERVER_API_KEY": "-k"}
 
 
 def test_free_port_is_a_port():
@@ -33,6 +40,7 @@ async def test_serves_with_a_random_key_and_stops_on_exit(fake_cli: Path):
     bundled = BundledLlmServer(cli=str(fake_cli), model="local")
     async with bundled as endpoint, aiohttp.ClientSession() as http:
         pid = bundled.pid
+        assert endpoint.api_key not in cmdline(pid)
         models = f"{endpoint.base_url}/models"
         async with http.get(models) as response:
             assert response.status == 401

@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.pipecat_client import CHUNK_BYTES, Received, VoiceClient, audio_message
-from harness.process_table import wait_until_gone
+from harness.process_table import children, cmdline, environ, wait_until_gone
 from harness.speech import hear
 from harness.voice_app import VoiceApp, start_voice_app
 
@@ -125,3 +126,25 @@ def test_the_app_stops_if_its_completions_server_dies(tmp_path: Path, fake_cli: 
     assert lonely.process.wait(30) == 1
     assert "the completions server exited with -9; stopping" in lonely.log()
     assert wait_until_gone([server]) == []
+
+
+def test_a_killed_app_takes_its_server_and_clis_with_it(tmp_path: Path, fake_cli: Path):
+    doomed = start_voice_app(tmp_path, env={"VOICE_LLM_CLI": str(fake_cli)})
+    server = doomed.server_pid()
+    clis = _wait_for_children(server, 2)  # the warm pool
+    key = environ(server)["SERVER_API_KEY"]
+    started = [doomed.process.pid, server, *clis]
+    assert key and not [pid for pid in started if key in cmdline(pid)]  # `ps` shows no key
+
+    doomed.process.kill()  # no cleanup of the app's runs: the kernel has to do it
+    doomed.process.wait(10)
+
+    assert wait_until_gone([server, *clis], within=5.0) == []
+
+
+def _wait_for_children(pid: int, count: int, within: float = 30.0) -> list[int]:
+    deadline = time.monotonic() + within
+    while len(found := children(pid)) < count:
+        assert time.monotonic() < deadline, f"pid {pid} has children {found}, not {count}"
+        time.sleep(0.05)
+    return found
