@@ -113,7 +113,8 @@ async def serve(settings: Settings, listener: socket.socket) -> int:
                 timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECS,
             ),
             announcement=f"Voice agent ready: open http://{host}:{port}/ (status); "
-            f"websocket clients connect to ws://{host}:{port}/ws-client",
+            f"websocket clients connect to ws://{host}:{port}/ws-client; "
+            f"Twilio's voice webhook is POST http://{host}:{port}/",
         )
         died = asyncio.Event()
         if bundled is not None:

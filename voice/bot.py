@@ -40,11 +40,11 @@ async def run_bot(
 
     pipeline = Pipeline(
         [
-            transport.input(),  # Caller audio in, 16 kHz mono, and the client's RTVI messages
+            transport.input(),  # Caller audio in at 16 kHz mono (a phone's 8 kHz resampled), RTVI
             stt,  # One transcript per speech segment the VAD finds
             user_aggregator,  # VAD, turn start and end, barge-in; the caller's words to context
             llm,  # Streams the answer; an interruption closes the request (the CLI is killed)
-            tts,  # Audio per sentence, at the 24 kHz the client plays
+            tts,  # Audio per sentence at 24 kHz (the serializer makes a phone's 8 kHz mu-law)
             transport.output(),  # Bot audio out in real time; dropped at once on an interruption
             assistant_aggregator,  # Only what was actually spoken goes into the context
         ]

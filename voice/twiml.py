@@ -1,0 +1,70 @@
+"""What `POST /` answers a Twilio call with: TwiML that connects the call to `/ws`.
+
+`<Connect><Stream>` makes the stream bidirectional; `<Start><Stream>` would only fork the
+caller's audio, and the caller would hear nothing. Twilio puts the `<Parameter>`s into the
+stream's `start` message as `customParameters`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+from xml.sax.saxutils import quoteattr
+
+from server.settings import is_loopback
+
+STREAM_PATH = "/ws"
+# The webhook's form fields passed on to the call as stream parameters.
+CALL_PARAMETERS = ("From", "To", "CallSid")
+
+
+def stream_url(public_url: str | None, headers: Mapping[str, str], request_scheme: str) -> str:
+    """The `wss://HOST/ws` a call's media stream opens.
+
+    HOST is `public_url` when set; else the proxy's `X-Forwarded-Host`, else `Host`. The
+    scheme is `wss` unless `public_url` says http or ws, `X-Forwarded-Proto` says http, or,
+    with no proxy headers at all, a plain http request came to a loopback host (a local test).
+    """
+    if public_url:
+        parts = urlsplit(public_url if "//" in public_url else f"//{public_url}")
+        scheme = "ws" if parts.scheme in ("http", "ws") else "wss"
+        return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}{STREAM_PATH}"
+    forwarded_host = _first(headers.get("x-forwarded-host"))
+    forwarded_proto = _first(headers.get("x-forwarded-proto"))
+    host = forwarded_host or headers.get("host", "")
+    if forwarded_proto:
+        scheme = "ws" if forwarded_proto.lower() == "http" else "wss"
+    elif not forwarded_host and request_scheme == "http" and is_loopback(_hostname(host)):
+        scheme = "ws"
+    else:
+        scheme = "wss"
+    return f"{scheme}://{host}{STREAM_PATH}"
+
+
+def connect_stream(url: str, parameters: Mapping[str, str]) -> str:
+    """TwiML connecting the call to the media stream at `url`, with `parameters` attached."""
+    lines = [
+        f"      <Parameter name={quoteattr(k)} value={quoteattr(v)}/>"
+        for k, v in parameters.items()
+    ]
+    return "\n".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            "<Response>",
+            "  <Connect>",
+            f"    <Stream url={quoteattr(url)}>",
+            *lines,
+            "    </Stream>",
+            "  </Connect>",
+            "</Response>",
+        ]
+    )
+
+
+def _first(value: str | None) -> str:
+    """The first of a comma-separated header's values (the client-most proxy's)."""
+    return (value or "").split(",")[0].strip()
+
+
+def _hostname(host: str) -> str:
+    return urlsplit(f"//{host}").hostname or ""
