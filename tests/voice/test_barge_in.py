@@ -20,6 +20,7 @@ import pytest
 from harness.pipecat_client import VoiceClient
 from harness.process_table import wait_until_gone
 from harness.speech import speak
+from harness.twilio_caller import PHONE_RATE, TwilioCaller
 from harness.voice_app import VoiceApp, start_voice_app
 from server.cli.process import pid_running
 
@@ -130,6 +131,33 @@ async def test_caller_hanging_up_mid_answer_ends_its_cli(app: VoiceApp, records:
 
     assert wait_until_gone([cli["pid"]], within=5) == []
     assert "finished" not in cli_records_by_pid(records)[cli["pid"]]
+
+
+async def test_a_phone_caller_interrupts_a_long_answer(app: VoiceApp, records: Path):
+    async with TwilioCaller.dial(app.http_url) as caller:
+        said = await caller.say(speak("Tell me a story about a boat.", PHONE_RATE))
+        speaking = await caller.wait_for_audio(after=said, within=60)
+        await asyncio.sleep(1.0)
+        first = max((r for r in cli_records(records) if prompt(r)), key=lambda r: r["started"])
+        assert "boat" in prompt(first).rsplit("<user>")[-1].lower(), prompt(first)
+        assert pid_running(first["pid"]) and "finished" not in first
+
+        barge = time.monotonic()
+        question = asyncio.create_task(
+            caller.say(speak("What is the capital of France?", PHONE_RATE))
+        )
+        cleared = await caller.wait_for_event("clear", after=barge, within=10)
+        asked = await question
+
+        # Twilio was told to drop what it had buffered, for this very stream ...
+        clears = [m for t, m in caller.heard.events if t > barge and m.get("event") == "clear"]
+        assert clears[0] == {"event": "clear", "streamSid": caller.stream_sid}
+        assert cleared - barge < 3.0
+        # ... and no more of the first answer came while the caller kept talking.
+        assert len(caller.heard.audio_between(speaking, barge)) > 0
+        assert caller.heard.audio_between(cleared + 0.5, asked) == b""
+        assert wait_until_gone([first["pid"]], within=5) == []
+        assert "finished" not in cli_records_by_pid(records)[first["pid"]]
 
 
 async def test_sigint_mid_answer_stops_the_app_its_server_and_every_cli(
