@@ -19,7 +19,7 @@ from pipecat.runner.types import WebSocketRunnerArguments
 from pipecat.serializers.base_serializer import FrameSerializer
 from pipecat.utils.security.allowed_origins import is_origin_allowed
 
-from voice import phone_call, twiml
+from voice import phone_call, twilio_signature, twiml
 from voice.bot import run_bot
 from voice.llm_server import LlmEndpoint
 from voice.settings import Settings
@@ -76,8 +76,21 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
 
     @app.post("/")
     async def twilio_webhook(request: Request) -> Response:
-        """Twilio's voice webhook: TwiML connecting the call to `/ws`, with who called whom."""
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        """Twilio's voice webhook: TwiML connecting the call to `/ws`, with who called whom.
+
+        With `TWILIO_AUTH_TOKEN` set, a request without Twilio's valid signature gets 403.
+        """
+        fields = parse_qsl((await request.body()).decode("utf-8", "replace"), True)
+        if settings.twilio_auth_token:
+            path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            signed = twiml.webhook_url(
+                settings.public_url, request.headers, request.url.scheme, path
+            )
+            given = request.headers.get("x-twilio-signature", "")
+            if not twilio_signature.is_signed(settings.twilio_auth_token, signed, fields, given):
+                logger.warning(f"call webhook refused: no valid X-Twilio-Signature for {signed}")
+                return Response("invalid X-Twilio-Signature", status_code=403)
+        form = dict(fields)
         url = twiml.stream_url(settings.public_url, request.headers, request.url.scheme)
         parameters = {k: form[k] for k in twiml.CALL_PARAMETERS if k in form}
         logger.info(f"call {form.get('CallSid', '?')}: streaming to {url}")

@@ -25,20 +25,32 @@ def stream_url(public_url: str | None, headers: Mapping[str, str], request_schem
     scheme is `wss` unless `public_url` says http or ws, `X-Forwarded-Proto` says http, or,
     with no proxy headers at all, a plain http request came to a loopback host (a local test).
     """
+    secure, base = public_base(public_url, headers, request_scheme)
+    return f"{'wss' if secure else 'ws'}://{base}{STREAM_PATH}"
+
+
+def webhook_url(
+    public_url: str | None, headers: Mapping[str, str], request_scheme: str, path: str
+) -> str:
+    """The URL Twilio requested to reach `path` here, as it signs it (host as `stream_url`)."""
+    secure, base = public_base(public_url, headers, request_scheme)
+    return f"{'https' if secure else 'http'}://{base}{path}"
+
+
+def public_base(
+    public_url: str | None, headers: Mapping[str, str], request_scheme: str
+) -> tuple[bool, str]:
+    """Whether callers reach this app over TLS, and at which host (and path prefix)."""
     if public_url:
         parts = urlsplit(public_url if "//" in public_url else f"//{public_url}")
-        scheme = "ws" if parts.scheme in ("http", "ws") else "wss"
-        return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}{STREAM_PATH}"
+        return parts.scheme not in ("http", "ws"), f"{parts.netloc}{parts.path.rstrip('/')}"
     forwarded_host = _first(headers.get("x-forwarded-host"))
     forwarded_proto = _first(headers.get("x-forwarded-proto"))
     host = forwarded_host or headers.get("host", "")
     if forwarded_proto:
-        scheme = "ws" if forwarded_proto.lower() == "http" else "wss"
-    elif not forwarded_host and request_scheme == "http" and is_loopback(_hostname(host)):
-        scheme = "ws"
-    else:
-        scheme = "wss"
-    return f"{scheme}://{host}{STREAM_PATH}"
+        return forwarded_proto.lower() != "http", host
+    local = not forwarded_host and request_scheme == "http" and is_loopback(_hostname(host))
+    return not local, host
 
 
 def connect_stream(url: str, parameters: Mapping[str, str]) -> str:

@@ -11,6 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 from voice.app import CLOSE_FORBIDDEN, CLOSE_POLICY_VIOLATION, SessionSlots, create_app
 from voice.llm_server import LlmEndpoint
 from voice.settings import Settings
+from voice.twilio_signature import signature
 
 ENDPOINT = LlmEndpoint(base_url="http://127.0.0.1:9/v1", api_key="k")
 
@@ -95,3 +96,29 @@ def test_a_stream_that_does_not_start_a_call_is_closed():
     assert closed["type"] == "websocket.close"
     assert closed["code"] == CLOSE_POLICY_VIOLATION
     assert "no Twilio start message" in closed["reason"]
+
+
+def test_with_an_auth_token_only_signed_webhooks_are_answered():
+    settings = Settings(twilio_account_sid="AC1", twilio_auth_token="token")
+    client = TestClient(create_app(settings, ENDPOINT), base_url="https://voice.example")
+    signed = signature("token", "https://voice.example/?x=1", CALL_FORM.items())
+
+    good = client.post("/?x=1", data=CALL_FORM, headers={"x-twilio-signature": signed})
+    tampered = client.post(
+        "/?x=1", data=CALL_FORM | {"From": "+1999"}, headers={"x-twilio-signature": signed}
+    )
+    unsigned = client.post("/?x=1", data=CALL_FORM)
+
+    assert good.status_code == 200 and "<Connect>" in good.text
+    assert (tampered.status_code, unsigned.status_code) == (403, 403)
+
+
+def test_the_signed_url_is_the_public_one_behind_a_proxy():
+    settings = Settings(twilio_auth_token="token")
+    client = TestClient(create_app(settings, ENDPOINT))  # plain http on "testserver"
+    proxy = {"x-forwarded-host": "abc.ngrok.app", "x-forwarded-proto": "https"}
+    signed = signature("token", "https://abc.ngrok.app/", CALL_FORM.items())
+
+    answered = client.post("/", data=CALL_FORM, headers=proxy | {"x-twilio-signature": signed})
+
+    assert answered.status_code == 200

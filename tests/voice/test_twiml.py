@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from voice.twiml import connect_stream, stream_url
+from voice.twiml import connect_stream, stream_url, webhook_url
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,11 @@ def test_connects_a_bidirectional_stream_with_escaped_parameters():
         "From": '+1 "<555>" & co',
         "To": "+2",
     }
+
+
+def test_the_webhook_url_twilio_signed_has_the_same_host():
+    proxy = {"host": "127.0.0.1:7860", "x-forwarded-host": "abc.ngrok.app"}
+
+    assert webhook_url(None, proxy, "http", "/?a=1") == "https://abc.ngrok.app/?a=1"
+    assert webhook_url("http://127.0.0.1:9", {}, "http", "/") == "http://127.0.0.1:9/"
+    assert webhook_url(None, {"host": "localhost:7860"}, "http", "/") == "http://localhost:7860/"
