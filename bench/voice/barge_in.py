@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.voice.audio import Utterance
-from bench.voice.turns import AudioFrame, TurnFailed, audio_after, first_audio, say
+from bench.voice.turns import AudioFrame, Connect, TurnFailed, audio_after, first_audio, say
 from harness.pipecat_client import VoiceClient
 
 STOP_CHECK = 0.25
@@ -79,9 +79,10 @@ async def barge_in_trial(
     *,
     barge_after: float,
     within: float,
+    connect: Connect = VoiceClient.connect,
 ) -> None:
     """Run one trial on a new session and fill `sample`; raise `TurnFailed` when it fails."""
-    async with VoiceClient.connect(url) as client:
+    async with connect(url) as client:
         try:
             await client.wait_for("bot-ready", within=within)
         except (TimeoutError, ConnectionError) as e:

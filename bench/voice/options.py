@@ -12,6 +12,7 @@ from server.flags import at_least, positive_float
 
 # Beyond this, `python -m voice` refuses sessions unless `--max-sessions` is raised.
 VOICE_DEFAULT_MAX_SESSIONS = 8
+TRANSPORTS = ("websocket", "twilio")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class VoiceBenchConfig:
     audio: Path | None
     verify: bool
     url: str | None
+    transport: str
     llm_cli: str | None
     voice_args: tuple[str, ...]
     label: str
@@ -54,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench.voice",
         usage="%(prog)s [options] [-- VOICE_FLAGS ...]",
         description="Measure the voice agent over its websocket as a caller feels it. Each "
-        "call is one /ws-client session that speaks questions in real time (then silence, as "
+        "call is one /ws-client session (or, with --transport twilio, one fake Twilio call) "
+        "that speaks questions in real time (then silence, as "
         "a live microphone does) and times, per turn: the last speech sample sent to the "
         "first bot audio frame received; the answer's span (first to last bot audio frame) "
         "and its audio's own length. Barge-in trials then talk over a long answer and time "
@@ -131,9 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
         "harness/fake_cli.py (default: the app's own, local)",
     )
     add(
+        "--transport",
+        choices=TRANSPORTS,
+        default="websocket",
+        help="how each call reaches the app: websocket, a /ws-client session; or twilio, a "
+        "fake Twilio call (POST / then the Media Stream it names, 8 kHz mu-law, answers ended "
+        "by 2 s of silence since a phone gets no RTVI) (default %(default)s)",
+    )
+    add(
         "--url",
         help="benchmark an agent that is already running at this websocket URL, e.g. "
-        "ws://127.0.0.1:7860/ws-client, instead of starting one (no server-side breakdown)",
+        "ws://127.0.0.1:7860/ws-client (with --transport twilio, its http(s) base URL, e.g. "
+        "http://127.0.0.1:7860), instead of starting one (no server-side breakdown)",
     )
     add(
         "--label",
@@ -167,8 +179,10 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
     args = parser.parse_args(ours)
     if args.url and (voice_args or args.llm_cli):
         parser.error("--url benchmarks a running agent: --llm-cli and VOICE_FLAGS do not apply")
-    if args.url and not args.url.startswith(("ws://", "wss://")):
-        parser.error(f"--url must be a ws:// or wss:// URL, got {args.url!r}")
+    schemes = ("http://", "https://") if args.transport == "twilio" else ("ws://", "wss://")
+    if args.url and not args.url.startswith(schemes):
+        kinds = " or ".join(schemes)
+        parser.error(f"--url must be a {kinds} URL with --transport {args.transport}")
     if args.audio and not args.audio.is_file():
         parser.error(f"--audio {args.audio}: no such file")
     return VoiceBenchConfig(
@@ -180,19 +194,23 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
         audio=args.audio,
         verify=args.audio is None if args.verify is None else args.verify,
         url=args.url,
+        transport=args.transport,
         llm_cli=args.llm_cli,
         voice_args=voice_args,
-        label=args.label or _default_label(args.url, args.llm_cli, voice_args),
+        label=args.label or _default_label(args.url, args.llm_cli, voice_args, args.transport),
         timeout=args.timeout,
         json=args.json,
         plot=args.plot,
     )
 
 
-def _default_label(url: str | None, llm_cli: str | None, voice_args: Sequence[str]) -> str:
+def _default_label(
+    url: str | None, llm_cli: str | None, voice_args: Sequence[str], transport: str
+) -> str:
+    suffix = "" if transport == "websocket" else f" ({transport})"
     if url:
-        return "url"
+        return f"url{suffix}"
     for arg in voice_args:
         if arg.startswith("--llm-cli="):
             llm_cli = arg.split("=", 1)[1]  # the app's argparse lets the last one win too
-    return Path(llm_cli).name if llm_cli else "local"
+    return (Path(llm_cli).name if llm_cli else "local") + suffix

@@ -28,9 +28,10 @@ from bench.voice.audio import (
 )
 from bench.voice.barge_in import BargeSample, barge_in_trial
 from bench.voice.options import VoiceBenchConfig, app_args
+from bench.voice.phone import PhoneClient
 from bench.voice.report import Results
 from bench.voice.server_log import server_turns
-from bench.voice.turns import TurnFailed, TurnSample, open_calls, run_turns
+from bench.voice.turns import Connect, TurnFailed, TurnSample, open_calls, run_turns
 from harness.pipecat_client import VoiceClient
 from harness.voice_app import VoiceAppError, start_voice_app
 
@@ -63,8 +64,9 @@ def run(config: VoiceBenchConfig) -> tuple[Results, list[str] | None]:
             def mark() -> int:
                 return app.log_path.stat().st_size
 
+            url = app.http_url if config.transport == "twilio" else app.ws_url
             turns, barge_ins, marks = asyncio.run(
-                _measure(config, app.ws_url, questions, stories, interruption, mark)
+                _measure(config, url, questions, stories, interruption, mark)
             )
         finally:
             app.stop()
@@ -92,10 +94,11 @@ async def _measure(
 ) -> tuple[list[TurnSample], list[BargeSample], tuple[int, int]]:
     total = config.calls * (config.warmup + config.turns) + config.barge_in_trials
     within = config.timeout
+    connect: Connect = PhoneClient.connect if config.transport == "twilio" else VoiceClient.connect
     with tqdm(total=total, desc="bench.voice", unit="turn", file=sys.stderr) as bar:
         async with AsyncExitStack() as stack:
             try:
-                clients = await open_calls(stack, url, config.calls, within)
+                clients = await open_calls(stack, url, config.calls, within, connect)
             except (OSError, WebSocketException, TimeoutError) as e:
                 raise BenchError(f"could not open {config.calls} call(s) on {url}: {e}") from e
             turns = await _all_calls(clients, questions, "warmup", config.warmup, within, bar)
@@ -109,7 +112,13 @@ async def _measure(
             sample = BargeSample(index, story.text)
             try:
                 await barge_in_trial(
-                    url, story, interruption, sample, barge_after=config.barge_after, within=within
+                    url,
+                    story,
+                    interruption,
+                    sample,
+                    barge_after=config.barge_after,
+                    within=within,
+                    connect=connect,
                 )
                 sample.ok = True
             except TurnFailed as e:

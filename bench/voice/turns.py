@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
-from collections.abc import Sequence
-from contextlib import AsyncExitStack
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,11 +22,15 @@ from harness.pipecat_client import Received, VoiceClient
 from harness.speech import pcm_seconds, rms
 
 AudioFrame = tuple[float, bytes, int]  # arrival, PCM, sample rate
+# `VoiceClient.connect` or `bench.voice.phone.PhoneClient.connect`: a session on a URL.
+Connect = Callable[[str], AbstractAsyncContextManager[VoiceClient]]
 
 _POLL = 0.02  # how often a waiter looks; arrival times are stamped on receipt, not here
 # An answer is over once the bot has been silent this long after the LLM finished: longer
 # than a pause between sentences whose audio is late (over 0.2 s seen on 2 busy cores).
 ANSWER_QUIET = 1.0
+# With no RTVI to say the LLM is done (a phone call), only a longer silence ends an answer.
+PHONE_ANSWER_QUIET = 2.0
 # On the int16 scale: spoken answers measured 2400-3500 (local model and fake CLI).
 SILENT_RMS = 100.0
 
@@ -89,21 +93,28 @@ async def answer_end(client: VoiceClient, after: float, within: float) -> float:
 
     The answer is over once the LLM has finished (RTVI bot-llm-stopped), the bot has stopped
     speaking (bot-stopped-speaking after the last bot-started-speaking) and no audio has come
-    for `ANSWER_QUIET` seconds; a pause between sentences alone does not end it.
+    for `ANSWER_QUIET` seconds; a pause between sentences alone does not end it. A phone call
+    has no RTVI: there silence for `PHONE_ANSWER_QUIET` ends the answer.
     """
     deadline = time.monotonic() + within
-    received = client.received
+    rtvi = getattr(client, "rtvi", True)
     while True:
+        received = client.received
         frames = audio_after(received, after)
         last = frames[-1][0] if frames else after
         started = received.rtvi("bot-started-speaking", after)
         stopped = received.rtvi("bot-stopped-speaking", after)
         if (
             frames
-            and received.rtvi("bot-llm-stopped", after)
-            and stopped
-            and (not started or stopped[-1] >= started[-1])
-            and time.monotonic() - last >= ANSWER_QUIET
+            and time.monotonic() - last >= (ANSWER_QUIET if rtvi else PHONE_ANSWER_QUIET)
+            and (
+                not rtvi
+                or (
+                    received.rtvi("bot-llm-stopped", after)
+                    and stopped
+                    and (not started or stopped[-1] >= started[-1])
+                )
+            )
         ):
             return last
         if client.closed.is_set():
@@ -165,11 +176,11 @@ async def run_turns(
 
 
 async def open_calls(
-    stack: AsyncExitStack, url: str, calls: int, within: float
+    stack: AsyncExitStack, url: str, calls: int, within: float, connect: Connect
 ) -> list[VoiceClient]:
     """`calls` sessions on `url`, each ready (RTVI bot-ready); closed when `stack` closes."""
     clients: list[VoiceClient] = []
     for _ in range(calls):
-        clients.append(await stack.enter_async_context(VoiceClient.connect(url)))
+        clients.append(await stack.enter_async_context(connect(url)))
     await asyncio.gather(*(c.wait_for("bot-ready", within=within) for c in clients))
     return clients

@@ -34,6 +34,7 @@ def test_help_explains_every_option():
         "--verify",
         "--llm-cli",
         "--url",
+        "--transport",
         "--label",
         "--timeout",
         "--json",
@@ -78,3 +79,26 @@ def test_smoke_run_measures_turns_and_a_barge_in(fake_cli: Path, tmp_path: Path)
     # The app it started, and that app's server, are gone.
     pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
     assert not [pid for pid in pids if str(fake_cli) in cmdline(pid)]
+
+
+def test_smoke_run_over_a_phone_call(fake_cli: Path, tmp_path: Path):
+    record_path = tmp_path / "voice.json"
+    done = bench(
+        *("--transport", "twilio", "-n", "1", "--warmup", "1", "--barge-in-trials", "1"),
+        *("--json", str(record_path), "--", f"--llm-cli={fake_cli}"),
+        env={**os.environ, "FAKE_CLI_ANSWER": ANSWER},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    record = json.loads(record_path.read_text())
+    [turn] = [t for t in record["turns"] if t["phase"] == "turn"]
+    assert turn["ok"] and turn["audio_rate"] == 8000, turn
+    assert turn["first_audio_ms"] > 0 and turn["answer_audio_ms"] > 1000
+    assert "capital" in turn["transcript"].lower()
+    [trial] = record["barge_in"]
+    assert trial["ok"] and trial["error"] is None, trial
+    assert trial["stop_ms"] < trial["interrupting_speech_ms"]
+    # A phone gets Twilio's clear for the interruption, and no RTVI.
+    assert trial["interruption_ms"] is not None and trial["bot_interrupted_ms"] is None
+    assert record["config"]["transport"] == "twilio"
+    assert "(twilio)" in done.stdout
