@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Hosted services read their keys from DEEPGRAM_API_KEY and CARTESIA_API_KEY; "
         "they are used only when selected with --stt/--tts, and then the key is required. "
         "Phone calls (Twilio Media Streams: POST / and /ws) hang up through Twilio's REST API "
-        "when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set.",
+        "when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set; with TWILIO_AUTH_TOKEN set, "
+        "POST / answers only requests with Twilio's X-Twilio-Signature.",
     )
     add_env_options(parser, _OPTIONS, defaults, ENV_PREFIX)
     parser.add_argument(

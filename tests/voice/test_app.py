@@ -8,7 +8,13 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from voice.app import CLOSE_FORBIDDEN, CLOSE_POLICY_VIOLATION, SessionSlots, create_app
+from voice.app import (
+    CLOSE_FORBIDDEN,
+    CLOSE_POLICY_VIOLATION,
+    CLOSE_TRY_AGAIN_LATER,
+    SessionSlots,
+    create_app,
+)
 from voice.llm_server import LlmEndpoint
 from voice.settings import Settings
 from voice.twilio_signature import signature
@@ -122,3 +128,17 @@ def test_the_signed_url_is_the_public_one_behind_a_proxy():
     answered = client.post("/", data=CALL_FORM, headers=proxy | {"x-twilio-signature": signed})
 
     assert answered.status_code == 200
+
+
+def test_calls_count_against_the_session_limit():
+    client = TestClient(create_app(Settings(max_sessions=1), ENDPOINT))
+
+    with client.websocket_connect("/ws") as first:  # holds the slot while it waits for `start`
+        first.send_text('{"event": "connected"}')
+        with client.websocket_connect("/ws") as second:
+            refused = second.receive()
+        with client.websocket_connect("/ws-client") as third:
+            also_refused = third.receive()
+
+    assert (refused["code"], also_refused["code"]) == (CLOSE_TRY_AGAIN_LATER,) * 2
+    assert client.get("/status").json()["sessions"]["live"] == 0
