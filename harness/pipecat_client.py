@@ -18,10 +18,11 @@ import pipecat.frames.protobufs.frames_pb2 as frame_protos
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from harness.live_line import LiveLine
+
 MIC_RATE = 16000
 CHUNK_BYTES = 512  # what the JS client's WavMediaManager(512, 16000) sends
 CHUNK_SECS = CHUNK_BYTES / 2 / MIC_RATE
-SILENCE = b"\x00" * CHUNK_BYTES
 ABOUT = {"library": "tests.voice.pipecat_client", "library_version": "0"}
 
 
@@ -66,7 +67,7 @@ class VoiceClient:
         self.ws = ws
         self.received = Received()
         self.closed = asyncio.Event()
-        self._speech: asyncio.Queue[tuple[bytes, asyncio.Future[float]]] = asyncio.Queue()
+        self._microphone = LiveLine(CHUNK_BYTES, CHUNK_SECS, b"\x00")
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
@@ -78,7 +79,7 @@ class VoiceClient:
             client._tasks.append(asyncio.create_task(client._receive()))
             await ws.send(rtvi_message("client-ready", {"version": "2.1.0", "about": ABOUT}))
             if microphone:
-                client._tasks.append(asyncio.create_task(client._microphone()))
+                client._tasks.append(asyncio.create_task(client._microphone.run(client._send)))
             try:
                 yield client
             finally:
@@ -88,9 +89,10 @@ class VoiceClient:
 
     async def say(self, pcm: bytes) -> float:
         """Speak `pcm` (16 kHz mono) into the microphone; returns when its last chunk went out."""
-        done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        await self._speech.put((pcm, done))
-        return await done
+        return await self._microphone.say(pcm)
+
+    async def _send(self, chunk: bytes) -> None:
+        await self.ws.send(audio_message(chunk))
 
     async def wait_for(self, kind: str, *, after: float = 0.0, within: float = 30.0) -> float:
         """Wait for an RTVI message of type `kind` arriving after `after`; its arrival time."""
@@ -103,26 +105,6 @@ class VoiceClient:
                 raise ConnectionError(f"closed while waiting for {kind!r}")
             await asyncio.sleep(0.02)
         return times[0]
-
-    async def _microphone(self) -> None:
-        """Send one 512-byte chunk every 16 ms: queued speech, else silence."""
-        loop = asyncio.get_running_loop()
-        next_send = loop.time()
-        while True:
-            pcm, done = b"", None
-            if not self._speech.empty():
-                pcm, done = self._speech.get_nowait()
-            chunks = [pcm[i : i + CHUNK_BYTES] for i in range(0, len(pcm), CHUNK_BYTES)]
-            for chunk in chunks or [SILENCE]:
-                chunk = chunk.ljust(CHUNK_BYTES, b"\x00")
-                next_send += CHUNK_SECS
-                await asyncio.sleep(max(0.0, next_send - loop.time()))
-                try:
-                    await self.ws.send(audio_message(chunk))
-                except ConnectionClosed:
-                    return
-            if done is not None:
-                done.set_result(time.monotonic())
 
     async def _receive(self) -> None:
         try:

@@ -25,10 +25,12 @@ from pipecat.audio.utils import pcm_to_ulaw, ulaw_to_pcm
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from harness.live_line import LiveLine
+
 PHONE_RATE = 8000
 FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law, what Twilio sends per media message
 FRAME_SECS = FRAME_BYTES / PHONE_RATE
-SILENCE = b"\xff" * FRAME_BYTES  # mu-law zero
+MULAW_ZERO = b"\xff"
 _SAME_RATE = SOXRAudioResampler()  # mu-law <-> PCM at 8 kHz both ways: never resamples
 
 
@@ -112,7 +114,8 @@ class TwilioCaller:
         self.stream_sid = stream_sid
         self.heard = Heard()
         self.closed = asyncio.Event()
-        self._speech: asyncio.Queue[tuple[bytes, asyncio.Future[float]]] = asyncio.Queue()
+        self._line = LiveLine(FRAME_BYTES, FRAME_SECS, MULAW_ZERO)
+        self._timestamp = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._sequence = 1
 
@@ -128,7 +131,7 @@ class TwilioCaller:
             caller._tasks.append(asyncio.create_task(caller._receive()))
             await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1"}))
             await ws.send(json.dumps(start_message(caller.stream_sid, form, stream.parameters)))
-            caller._tasks.append(asyncio.create_task(caller._line()))
+            caller._tasks.append(asyncio.create_task(caller._line.run(caller._send)))
             try:
                 yield caller
             finally:
@@ -140,9 +143,7 @@ class TwilioCaller:
 
     async def say(self, pcm: bytes) -> float:
         """Speak `pcm` (8 kHz 16-bit mono) down the line; returns when its last frame went."""
-        done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        await self._speech.put((pcm, done))
-        return await done
+        return await self._line.say(await pcm_to_ulaw(pcm, PHONE_RATE, PHONE_RATE, _SAME_RATE))
 
     async def wait_for_audio(self, *, after: float, within: float) -> float:
         """The arrival of the first bot audio after `after`."""
@@ -184,34 +185,15 @@ class TwilioCaller:
             key: body,
         }
 
-    async def _line(self) -> None:
-        """Send one 20 ms media message every 20 ms: queued speech, else silence."""
-        loop = asyncio.get_running_loop()
-        next_send = loop.time()
-        timestamp = 0
-        while True:
-            ulaw, done = b"", None
-            if not self._speech.empty():
-                pcm, done = self._speech.get_nowait()
-                ulaw = await pcm_to_ulaw(pcm, PHONE_RATE, PHONE_RATE, _SAME_RATE)
-            frames = [ulaw[i : i + FRAME_BYTES] for i in range(0, len(ulaw), FRAME_BYTES)]
-            for frame in frames or [SILENCE]:
-                frame = frame.ljust(FRAME_BYTES, b"\xff")
-                next_send += FRAME_SECS
-                await asyncio.sleep(max(0.0, next_send - loop.time()))
-                media = {
-                    "track": "inbound",
-                    "chunk": str(self._sequence),
-                    "timestamp": str(timestamp),
-                    "payload": base64.b64encode(frame).decode(),
-                }
-                timestamp += int(FRAME_SECS * 1000)
-                try:
-                    await self.ws.send(json.dumps(self._event("media", media)))
-                except ConnectionClosed:
-                    return
-            if done is not None:
-                done.set_result(time.monotonic())
+    async def _send(self, frame: bytes) -> None:
+        media = {
+            "track": "inbound",
+            "chunk": str(self._sequence),
+            "timestamp": str(self._timestamp),
+            "payload": base64.b64encode(frame).decode(),
+        }
+        self._timestamp += int(FRAME_SECS * 1000)
+        await self.ws.send(json.dumps(self._event("media", media)))
 
     async def _receive(self) -> None:
         try:

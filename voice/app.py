@@ -11,6 +11,7 @@ loads `.env` over the environment and sets `ENV=local`, which a server must not 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response, WebSocket
@@ -100,24 +101,19 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
     async def phone_stream(websocket: WebSocket) -> None:
         """One phone call's media stream, Twilio's JSON events with 8 kHz mu-law audio."""
         await websocket.accept()
-        if not slots.take():
-            logger.warning(f"call refused: all {slots.limit} sessions in use")
-            await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="too many sessions")
-            return
-        session_id = uuid.uuid4().hex[:12]
-        try:
-            with logger.contextualize(session=session_id):
-                try:
-                    call = await phone_call.answer(websocket)
-                except phone_call.CallRefused as e:
-                    logger.warning(f"session {session_id} ended (bad call stream: {e})")
-                    await websocket.close(code=CLOSE_POLICY_VIOLATION, reason=str(e)[:120])
-                    return
-                logger.info(f"call {call.call_id} on stream {call.stream_id}")
-                serializer = phone_call.serializer_for(call, settings)
-                await _run_session(websocket, session_id, serializer, settings, llm_endpoint)
-        finally:
-            slots.give_back()
+
+        async def call(session_id: str) -> None:
+            try:
+                answered = await phone_call.answer(websocket)
+            except phone_call.CallRefused as e:
+                logger.warning(f"session {session_id} ended (bad call stream: {e})")
+                await websocket.close(code=CLOSE_POLICY_VIOLATION, reason=str(e)[:120])
+                return
+            logger.info(f"call {answered.call_id} on stream {answered.stream_id}")
+            serializer = phone_call.serializer_for(answered, settings)
+            await _run_session(websocket, session_id, serializer, settings, llm_endpoint)
+
+        await _in_a_slot(websocket, slots, "call", call)
 
     @app.websocket("/ws-client")
     async def websocket_client(websocket: WebSocket) -> None:
@@ -128,19 +124,33 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
             await websocket.close(code=CLOSE_FORBIDDEN)
             return
         await websocket.accept()
-        if not slots.take():
-            logger.warning(f"websocket refused: all {slots.limit} sessions in use")
-            await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="too many sessions")
-            return
-        session_id = uuid.uuid4().hex[:12]
-        try:
-            with logger.contextualize(session=session_id):
-                serializer = ClientFrameSerializer()
-                await _run_session(websocket, session_id, serializer, settings, llm_endpoint)
-        finally:
-            slots.give_back()
+
+        async def session(session_id: str) -> None:
+            serializer = ClientFrameSerializer()
+            await _run_session(websocket, session_id, serializer, settings, llm_endpoint)
+
+        await _in_a_slot(websocket, slots, "websocket", session)
 
     return app
+
+
+async def _in_a_slot(
+    websocket: WebSocket,
+    slots: SessionSlots,
+    what: str,
+    run: Callable[[str], Awaitable[None]],
+) -> None:
+    """`run(session_id)` holding one session slot; with none free, close with 1013."""
+    if not slots.take():
+        logger.warning(f"{what} refused: all {slots.limit} sessions in use")
+        await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="too many sessions")
+        return
+    session_id = uuid.uuid4().hex[:12]
+    try:
+        with logger.contextualize(session=session_id):
+            await run(session_id)
+    finally:
+        slots.give_back()
 
 
 async def _run_session(

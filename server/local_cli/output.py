@@ -1,6 +1,6 @@
 """Write the Claude Code CLI's stream-json output lines, one JSON object a line, each flushed.
 
-The shapes follow `../shared/fixtures/claude-code-2.1.197-stream-json.jsonl`: a `system`
+The shapes follow `tests/fixtures/claude-code-2.1.197-stream-json.jsonl`: a `system`
 `init` line, then per answer `stream_event` lines wrapping Anthropic's streaming events (only
 with `--include-partial-messages`), the whole `assistant` message, and a `result` line.
 """
