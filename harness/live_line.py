@@ -1,6 +1,6 @@
 """A live microphone or phone line: queued speech sent in real time, silence in between.
 
-Both fake clients (`pipecat_client`, `twilio_caller`) talk through one: a frame every
+Both fake clients (`pipecat_client`, `phone_caller`) talk through one: a frame every
 `frame_secs`, paced against the clock (never faster), speech when some is queued.
 """
 

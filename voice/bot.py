@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from loguru import logger
 from pipecat.observers.user_bot_latency_observer import UserBotLatencyObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
+from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.runner.types import RunnerArguments
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.workers.runner import WorkerRunner
@@ -25,8 +28,11 @@ async def run_bot(
     *,
     settings: Settings,
     llm_endpoint: LlmEndpoint,
+    before_output: Sequence[FrameProcessor] = (),
 ) -> None:
-    """Run one session's pipeline on `transport` until the client leaves or it goes idle."""
+    """Run one session's pipeline on `transport` until the client leaves or it goes idle.
+
+    `before_output` go between the TTS and the output transport (a phone call's marks)."""
     logger.info(f"starting session {runner_args.session_id}")
 
     stt = create_stt(settings)
@@ -45,6 +51,7 @@ async def run_bot(
             user_aggregator,  # VAD, turn start and end, barge-in; the caller's words to context
             llm,  # Streams the answer; an interruption closes the request (the CLI is killed)
             tts,  # Audio per sentence at 24 kHz (the serializer makes a phone's 8 kHz mu-law)
+            *before_output,
             transport.output(),  # Bot audio out in real time; dropped at once on an interruption
             assistant_aggregator,  # Only what was actually spoken goes into the context
         ]

@@ -7,7 +7,13 @@ import importlib.util
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from server.flags import add_env_options, argv_from_env, non_negative_float, positive_int
+from server.flags import (
+    add_env_options,
+    argv_from_env,
+    non_negative_float,
+    positive_float,
+    positive_int,
+)
 from server.flags import env_var as flags_env_var
 from server.settings import is_loopback
 
@@ -16,6 +22,7 @@ ENV_PREFIX = "VOICE_"
 STT_CHOICES = ("whisper", "deepgram")
 TTS_CHOICES = ("piper", "cartesia")
 TURN_STOP_CHOICES = ("speech-timeout", "smart-turn")
+TELEPHONY_CHOICES = ("twilio", "telnyx", "plivo")
 
 # Hosted services read their keys from the variables Pipecat's own examples use.
 _KEY_VARIABLES = {"deepgram": "DEEPGRAM_API_KEY", "cartesia": "CARTESIA_API_KEY"}
@@ -45,8 +52,15 @@ class Settings:
     deepgram_api_key: str | None = None
     cartesia_api_key: str | None = None
     public_url: str | None = None
+    telephony: str = "twilio"
+    session_secret: str | None = field(default=None, repr=False)
+    session_ttl: float = 300.0
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_api_base_url: str | None = None
+    telnyx_api_key: str | None = field(default=None, repr=False)
+    plivo_auth_id: str | None = None
+    plivo_auth_token: str | None = field(default=None, repr=False)
 
 
 def _origin_list(text: str) -> tuple[str, ...]:
@@ -105,7 +119,25 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "--public-url",
         str,
         "the host (or URL) phone providers reach this app at, for the stream URL that POST / "
-        "answers a Twilio call with; without it the request's X-Forwarded-Host or Host is used",
+        "answers a call with; without it the request's X-Forwarded-Host or Host is used",
+    ),
+    (
+        "--telephony",
+        TELEPHONY_CHOICES,
+        "the provider POST / answers when its form does not say (TwiML, TeXML or Plivo XML; "
+        "default %(default)s); /ws takes all three",
+    ),
+    (
+        "--session-secret",
+        str,
+        "HMAC secret that signs session tokens (a phone stream's /ws/<token>); share it across "
+        "instances behind one load balancer (set it by the variable: a flag shows in ps); "
+        "default: random per process",
+    ),
+    (
+        "--session-ttl",
+        positive_float,
+        "seconds a session token stays valid (default %(default)s)",
     ),
 ]
 
@@ -128,14 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m voice",
         description="A realtime voice agent: Pipecat voice sessions over a websocket at "
         "/ws-client (Pipecat's protobuf frames, 16 kHz mono 16-bit PCM in, 24 kHz out), "
-        "and Twilio phone calls at POST / and /ws, answered by the bundled completions server "
-        "unless --llm-url is given. Every flag can also be set by the environment variable "
-        "shown in brackets.",
+        "and Twilio, Telnyx and Plivo phone calls at POST / and /ws, answered by the bundled "
+        "completions server unless --llm-url is given. Every flag can also be set by the "
+        "environment variable shown in brackets.",
         epilog="Hosted services read their keys from DEEPGRAM_API_KEY and CARTESIA_API_KEY; "
         "they are used only when selected with --stt/--tts, and then the key is required. "
-        "Phone calls (Twilio Media Streams: POST / and /ws) hang up through Twilio's REST API "
-        "when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set; with TWILIO_AUTH_TOKEN set, "
-        "POST / answers only requests with Twilio's X-Twilio-Signature.",
+        "Phone calls (POST / and /ws) hang up through the provider's REST API when its "
+        "credentials are set: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (TWILIO_API_BASE_URL "
+        "for a Twilio-compatible API), TELNYX_API_KEY, or PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN. "
+        "With TWILIO_AUTH_TOKEN set, POST / answers only requests with a valid "
+        "X-Twilio-Signature, and /ws opens only with the one-time token POST / put in its URL.",
     )
     add_env_options(parser, _OPTIONS, defaults, ENV_PREFIX)
     parser.add_argument(
@@ -185,6 +219,13 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         deepgram_api_key=keys["deepgram"],
         cartesia_api_key=keys["cartesia"],
         public_url=args.public_url or None,
+        telephony=args.telephony,
+        session_secret=args.session_secret or None,
+        session_ttl=args.session_ttl,
         twilio_account_sid=environ.get("TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=environ.get("TWILIO_AUTH_TOKEN") or None,
+        twilio_api_base_url=environ.get("TWILIO_API_BASE_URL") or None,
+        telnyx_api_key=environ.get("TELNYX_API_KEY") or None,
+        plivo_auth_id=environ.get("PLIVO_AUTH_ID") or None,
+        plivo_auth_token=environ.get("PLIVO_AUTH_TOKEN") or None,
     )

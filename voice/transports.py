@@ -2,7 +2,7 @@
 
 Both websocket routes run a `FastAPIWebsocketTransport` with the same audio settings and
 differ only in the serializer: `/ws-client` speaks Pipecat's protobuf frames, `/ws` a phone
-provider's media stream (`voice.phone_call`). The pipeline always runs at 16 kHz in and
+provider's media stream (`voice.phone.call`). The pipeline always runs at 16 kHz in and
 24 kHz out; a phone serializer converts to and from the call's 8 kHz mu-law itself.
 `pipecat.runner.utils.create_transport` is not used: for a phone call it builds its own
 serializer from `TWILIO_*` variables, with hang-up on.

@@ -1,6 +1,6 @@
 """`--transport twilio`: the benchmark's caller on a phone line instead of `/ws-client`.
 
-`PhoneClient` wraps the tests' fake Twilio (`harness.twilio_caller`) in the part of
+`PhoneClient` wraps the tests' fake Twilio (`harness.phone_caller`) in the part of
 `VoiceClient` the benchmark uses: `received` (the bot's audio at 8 kHz, and each `clear`
 as an interruption), `closed`, `say` (16 kHz speech, sent down the line as 8 kHz mu-law)
 and `wait_for("bot-ready")`. A phone stream carries no RTVI, so an answer ends on silence
@@ -13,9 +13,9 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
+from harness.phone_caller import PHONE_RATE, PhoneCaller
 from harness.pipecat_client import MIC_RATE, Received
 from harness.speech import resample
-from harness.twilio_caller import PHONE_RATE, TwilioCaller
 
 
 class PhoneClient:
@@ -23,7 +23,7 @@ class PhoneClient:
 
     rtvi = False
 
-    def __init__(self, caller: TwilioCaller):
+    def __init__(self, caller: PhoneCaller):
         self.caller = caller
         self.closed = caller.closed
 
@@ -31,7 +31,7 @@ class PhoneClient:
     @contextlib.asynccontextmanager
     async def connect(cls, http_url: str) -> AsyncIterator[PhoneClient]:
         """Place a call to the app at `http_url` (its webhook, then the stream it names)."""
-        async with TwilioCaller.dial(http_url) as caller:
+        async with PhoneCaller.dial(http_url) as caller:
             yield cls(caller)
 
     @property
@@ -40,7 +40,7 @@ class PhoneClient:
         heard = self.caller.heard
         return Received(
             audio=[(t, pcm, PHONE_RATE) for t, pcm in heard.media],
-            interruptions=heard.times("clear"),
+            interruptions=self.caller.clears(),
         )
 
     async def say(self, pcm: bytes) -> float:

@@ -8,16 +8,16 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from voice.app import (
+from voice.app import create_app
+from voice.llm_server import LlmEndpoint
+from voice.phone.signature import signature
+from voice.sessions import (
     CLOSE_FORBIDDEN,
     CLOSE_POLICY_VIOLATION,
     CLOSE_TRY_AGAIN_LATER,
     SessionSlots,
-    create_app,
 )
-from voice.llm_server import LlmEndpoint
 from voice.settings import Settings
-from voice.twilio_signature import signature
 
 ENDPOINT = LlmEndpoint(base_url="http://127.0.0.1:9/v1", api_key="k")
 
@@ -29,9 +29,13 @@ def test_status_follows_the_runner_route():
 
     assert body == {
         "status": "ready",
-        "transports": ["websocket", "twilio"],
+        "transports": ["websocket", "twilio", "telnyx", "plivo"],
         "websocket": "/ws-client",
-        "twilio": {"webhook": "POST /", "websocket": "/ws"},
+        "phone": {
+            "webhook": "POST /",
+            "websocket": "/ws",
+            "providers": ["twilio", "telnyx", "plivo"],
+        },
         "sessions": {"live": 0, "limit": 3},
     }
     assert client.get("/").json() == body
@@ -61,8 +65,10 @@ def test_session_slots_count_against_the_limit():
 CALL_FORM = {"CallSid": "CA1", "AccountSid": "AC1", "From": "+15550001111", "To": "+15550002222"}
 
 
-def _stream(client: TestClient, headers: dict[str, str] | None = None) -> ET.Element:
-    response = client.post("/", data=CALL_FORM, headers=headers or {})
+def _stream(
+    client: TestClient, headers: dict[str, str] | None = None, path: str = "/"
+) -> ET.Element:
+    response = client.post(path, data=CALL_FORM, headers=headers or {})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
     [stream] = ET.fromstring(response.text).findall("./Connect/Stream")
@@ -101,7 +107,7 @@ def test_a_stream_that_does_not_start_a_call_is_closed():
 
     assert closed["type"] == "websocket.close"
     assert closed["code"] == CLOSE_POLICY_VIOLATION
-    assert "no Twilio start message" in closed["reason"]
+    assert "no Twilio, Telnyx or Plivo start message" in closed["reason"]
 
 
 def test_with_an_auth_token_only_signed_webhooks_are_answered():
@@ -142,3 +148,54 @@ def test_calls_count_against_the_session_limit():
 
     assert (refused["code"], also_refused["code"]) == (CLOSE_TRY_AGAIN_LATER,) * 2
     assert client.get("/status").json()["sessions"]["live"] == 0
+
+
+def test_a_signed_webhook_puts_a_one_time_token_in_the_stream_url():
+    settings = Settings(twilio_auth_token="token")
+    client = TestClient(create_app(settings, ENDPOINT), base_url="https://voice.example")
+    signed = {"x-twilio-signature": signature("token", "https://voice.example/", CALL_FORM.items())}
+    url = _stream(client, signed).get("url") or ""
+    path = url.removeprefix("wss://voice.example")
+
+    assert path.startswith("/ws/") and len(path) > len("/ws/") + 40
+    with client.websocket_connect(path) as ws:  # the token opens the stream once ...
+        ws.send_text('{"event": "connected"}')
+        ws.send_text("{}")
+        assert ws.receive()["code"] == CLOSE_POLICY_VIOLATION  # (and that stream is no call)
+    for refused_path in (path, "/ws", "/ws/forged.0000"):  # ... and never again
+        with pytest.raises(WebSocketDisconnect) as refused:
+            with client.websocket_connect(refused_path):
+                pass
+        assert refused.value.code == CLOSE_FORBIDDEN, refused_path
+
+
+def test_without_an_auth_token_the_stream_needs_no_token_and_start_up_warns():
+    from loguru import logger
+
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="WARNING")
+    try:
+        client = TestClient(create_app(Settings(), ENDPOINT), base_url="https://voice.example")
+    finally:
+        logger.remove(sink)
+
+    assert _stream(client).get("url") == "wss://voice.example/ws"
+    assert any("POST / and /ws are unauthenticated" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("form", "settings", "expected"),
+    [
+        ({"CallUUID": "8e2c", "From": "1555"}, Settings(), "./Stream"),
+        ({"CallSid": "v3:abc", "From": "+1"}, Settings(), "./Connect/Stream[@bidirectionalMode]"),
+        ({"From": "+1"}, Settings(telephony="plivo"), "./Stream"),
+        ({"From": "+1"}, Settings(), "./Connect/Stream"),
+    ],
+)
+def test_the_webhook_answers_in_the_providers_xml(form, settings, expected):
+    client = TestClient(create_app(settings, ENDPOINT), base_url="https://voice.example")
+
+    answer = client.post("/", data=form)
+
+    assert answer.status_code == 200
+    assert len(ET.fromstring(answer.text).findall(expected)) == 1, answer.text

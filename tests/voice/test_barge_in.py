@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.phone_caller import PHONE_RATE, PhoneCaller
 from harness.pipecat_client import VoiceClient
 from harness.process_table import wait_until_gone
 from harness.speech import speak
-from harness.twilio_caller import PHONE_RATE, TwilioCaller
 from harness.voice_app import VoiceApp, start_voice_app
 from server.cli.process import pid_running
 
@@ -133,8 +133,9 @@ async def test_caller_hanging_up_mid_answer_ends_its_cli(app: VoiceApp, records:
     assert "finished" not in cli_records_by_pid(records)[cli["pid"]]
 
 
-async def test_a_phone_caller_interrupts_a_long_answer(app: VoiceApp, records: Path):
-    async with TwilioCaller.dial(app.http_url) as caller:
+@pytest.mark.parametrize("provider", ["twilio", "telnyx", "plivo"])
+async def test_a_phone_caller_interrupts_a_long_answer(app: VoiceApp, records: Path, provider: str):
+    async with PhoneCaller.dial(app.http_url, provider=provider) as caller:
         said = await caller.say(speak("Tell me a story about a boat.", PHONE_RATE))
         speaking = await caller.wait_for_audio(after=said, within=60)
         await asyncio.sleep(1.0)
@@ -146,12 +147,19 @@ async def test_a_phone_caller_interrupts_a_long_answer(app: VoiceApp, records: P
         question = asyncio.create_task(
             caller.say(speak("What is the capital of France?", PHONE_RATE))
         )
-        cleared = await caller.wait_for_event("clear", after=barge, within=10)
+        cleared = await caller.wait_for_clear(after=barge, within=10)
         asked = await question
 
-        # Twilio was told to drop what it had buffered, for this very stream ...
-        clears = [m for t, m in caller.heard.events if t > barge and m.get("event") == "clear"]
-        assert clears[0] == {"event": "clear", "streamSid": caller.stream_sid}
+        # The provider was told to drop what it had buffered, for this very stream ...
+        clear = next(m for t, m in caller.heard.events if t == cleared)
+        assert (
+            clear
+            == {
+                "twilio": {"event": "clear", "streamSid": caller.stream_id},
+                "telnyx": {"event": "clear"},
+                "plivo": {"event": "clearAudio", "streamId": caller.stream_id},
+            }[provider]
+        )
         assert cleared - barge < 3.0
         # ... and no more of the first answer came while the caller kept talking.
         assert len(caller.heard.audio_between(speaking, barge)) > 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voice.twilio_signature import is_signed, signature
+from voice.phone.signature import is_signed, signature
 
 URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
 FORM = [

@@ -1,0 +1,100 @@
+"""Voice sessions on websockets: one slot each against `--max-sessions`, one pipeline each.
+
+Every route that carries a call (`/ws-client`, a phone's `/ws`) runs it through `Sessions`,
+so they share one limit and one way to start, log and end a session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+
+from fastapi import WebSocket
+from loguru import logger
+from pipecat.processors.frame_processor import FrameProcessor
+from pipecat.runner.types import WebSocketRunnerArguments
+from pipecat.serializers.base_serializer import FrameSerializer
+
+from voice.bot import run_bot
+from voice.llm_server import LlmEndpoint
+from voice.settings import Settings
+from voice.transports import session_transport
+
+# Close codes: 4003 is the runner's for a refused origin or token; 1013 is "try again
+# later"; 1008 is a policy violation (a stream that does not start as a call).
+CLOSE_FORBIDDEN = 4003
+CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_POLICY_VIOLATION = 1008
+
+
+class SessionSlots:
+    """Counts live sessions against a limit."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.live = 0
+
+    def take(self) -> bool:
+        """Take a slot; False when all are in use."""
+        if self.live >= self.limit:
+            return False
+        self.live += 1
+        return True
+
+    def give_back(self) -> None:
+        """Return a slot taken with `take`."""
+        self.live -= 1
+
+
+class Sessions:
+    """Runs each accepted websocket's session in a slot, with this app's settings and LLM."""
+
+    def __init__(self, settings: Settings, llm_endpoint: LlmEndpoint):
+        self.settings = settings
+        self.llm_endpoint = llm_endpoint
+        self.slots = SessionSlots(settings.max_sessions)
+
+    async def in_a_slot(
+        self, websocket: WebSocket, what: str, run: Callable[[str], Awaitable[None]]
+    ) -> None:
+        """`run(session_id)` holding one session slot; with none free, close with 1013."""
+        if not self.slots.take():
+            logger.warning(f"{what} refused: all {self.slots.limit} sessions in use")
+            await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="too many sessions")
+            return
+        session_id = uuid.uuid4().hex[:12]
+        try:
+            with logger.contextualize(session=session_id):
+                await run(session_id)
+        finally:
+            self.slots.give_back()
+
+    async def run(
+        self,
+        websocket: WebSocket,
+        session_id: str,
+        serializer: FrameSerializer,
+        transport_type: str,
+        before_output: Sequence[FrameProcessor] = (),
+    ) -> None:
+        """Run the bot on `websocket` through `serializer` until the session ends; log why."""
+        runner_args = WebSocketRunnerArguments(
+            websocket=websocket, session_id=session_id, transport_type=transport_type
+        )
+        reason = "client left or idle"
+        try:
+            transport = session_transport(websocket, serializer)
+            await run_bot(
+                transport,
+                runner_args,
+                settings=self.settings,
+                llm_endpoint=self.llm_endpoint,
+                before_output=before_output,
+            )
+        except Exception as e:
+            reason = f"error: {e!r}"
+            logger.exception("session failed")
+        finally:
+            if rejection := getattr(serializer, "rejection", None):
+                reason = f"bad client input: {rejection}"
+            logger.info(f"session {session_id} ended ({reason})")
