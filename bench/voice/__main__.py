@@ -73,25 +73,36 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _run(config: VoiceBenchConfig) -> int:
     from bench.report import machine_info, write_json
     from bench.stats import format_table
-    from bench.voice.report import failures, headline, plot, summaries
+    from bench.voice.report import failures, headline, plot, ratios, side_by_side, summaries
     from bench.voice.run import run
     from bench.voice.verify import verify_turns
     from voice.turn_taking import VAD_PARAMS
 
     started, clock = datetime.now(UTC), time.monotonic()
     machine = machine_info(PACKAGES)
-    results, command = run(config)
+    every, command = run(config)
     machine["load_average_after"] = list(os.getloadavg())
-    if config.verify:
+    for results in every.values() if config.verify else ():
         verify_turns(results.turns)
-    rows = summaries(results, config.label)
+    rows = {t: summaries(r, config.label_for(t)) for t, r in every.items()}
     title = _title(config, machine)
-    print(f"\n{title}\n{format_table(rows)}")
-    server = "; server rows: the app's log lines for the measured turns" if results.server else ""
+    print(f"\n{title}\n{format_table(side_by_side(list(rows.values())))}")
+    server = any(r.server for r in every.values())
+    server_note = "; server rows: the app's log lines for the measured turns" if server else ""
     print(
-        f"(ms; 'ok'/'failed' count turns or trials, 'n' the values behind the percentiles{server})"
+        "(ms; 'ok'/'failed' count turns or trials, 'n' the values behind the percentiles"
+        f"{server_note})"
     )
-    for section in (headline(results), failures(results)):
+    compared = ratios(every)
+    if compared:
+        compared.append(
+            "(barge-in: interruption frame is the protobuf interruption on websocket and "
+            "Twilio's clear on a phone call)"
+        )
+    sections = [
+        [f"{config.label_for(t)}: {line}" for line in headline(r)] for t, r in every.items()
+    ]
+    for section in (*sections, compared, *(failures(r) for r in every.values())):
         if section:
             print("\n" + "\n".join(section))
     if config.json:
@@ -102,36 +113,44 @@ def _run(config: VoiceBenchConfig) -> int:
             "config": config.to_dict(),
             "voice_command": command,
             "machine": machine,
-            "summary": [s.to_dict() for s in rows],
-            "headline": headline(results),
-            "turns": [s.to_dict() for s in results.turns],
-            "barge_in": [s.to_dict() for s in results.barge_ins],
-            "server_turns": results.server,
+            "summary": [s.to_dict() for s in side_by_side(list(rows.values()))],
+            "ratios": compared,
+            "transports": {
+                transport: {
+                    "label": config.label_for(transport),
+                    "headline": headline(results),
+                    "turns": [s.to_dict() for s in results.turns],
+                    "barge_in": [s.to_dict() for s in results.barge_ins],
+                    "server_turns": results.server,
+                }
+                for transport, results in every.items()
+            },
         }
         write_json(config.json, record)
     if config.plot:
         start = VAD_PARAMS.start_secs * 1000
         marks = {} if config.url else {f"VAD start_secs ({start:g} ms)": start}
-        plot(config.plot, results, title, marks)
-    return _exit_code(results, config)
+        plot(config.plot, every, title, marks)
+    return max(_exit_code(results, config.label_for(t)) for t, results in every.items())
 
 
 def _title(config: VoiceBenchConfig, machine: dict[str, Any]) -> str:
     return (
-        f"bench.voice: {config.label}, {config.turns} turns x {config.calls} call(s), "
+        f"bench.voice: {config.label} over {' and '.join(config.transports)}, "
+        f"{config.turns} turns x {config.calls} call(s), "
         f"{config.barge_in_trials} barge-in trials\n{machine['cpu_model']} "
         f"x{machine['cpus_usable']}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
 
 
-def _exit_code(results: Results, config: VoiceBenchConfig) -> int:
+def _exit_code(results: Results, label: str) -> int:
     code = 0
     measured = [s for s in results.turns if s.phase == "turn"]
     if not any(s.ok for s in measured):
-        print("bench.voice: every measured turn failed", file=sys.stderr)
+        print(f"bench.voice: {label}: every measured turn failed", file=sys.stderr)
         code = 1
     if results.barge_ins and not any(s.ok for s in results.barge_ins):
-        print("bench.voice: every barge-in trial failed", file=sys.stderr)
+        print(f"bench.voice: {label}: every barge-in trial failed", file=sys.stderr)
         code = 1
     return code
 

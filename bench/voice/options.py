@@ -27,7 +27,7 @@ class VoiceBenchConfig:
     audio: Path | None
     verify: bool
     url: str | None
-    transport: str
+    transports: tuple[str, ...]
     llm_cli: str | None
     voice_args: tuple[str, ...]
     label: str
@@ -38,6 +38,20 @@ class VoiceBenchConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+    def label_for(self, transport: str) -> str:
+        """The name of `transport`'s rows: the label, with the transport unless a websocket."""
+        return self.label if transport == "websocket" else f"{self.label} ({transport})"
+
+
+def _transport_list(text: str) -> tuple[str, ...]:
+    transports = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    unknown = [t for t in transports if t not in TRANSPORTS]
+    if unknown or not transports:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: choose one or more of {', '.join(TRANSPORTS)}, comma-separated"
+        )
+    return transports
 
 
 def app_args(config: VoiceBenchConfig) -> tuple[str, ...]:
@@ -135,11 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--transport",
-        choices=TRANSPORTS,
-        default="websocket",
+        type=_transport_list,
+        default=("websocket",),
+        metavar="websocket,twilio",
         help="how each call reaches the app: websocket, a /ws-client session; or twilio, a "
         "fake Twilio call (POST / then the Media Stream it names, 8 kHz mu-law, answers ended "
-        "by 2 s of silence since a phone gets no RTVI) (default %(default)s)",
+        "by 2 s of silence since a phone gets no RTVI, and the interruption row timing "
+        "Twilio's clear). Both, comma-separated, measure each in turn on the one app and "
+        "print them side by side with their ratios (default websocket)",
     )
     add(
         "--url",
@@ -179,10 +196,12 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
     args = parser.parse_args(ours)
     if args.url and (voice_args or args.llm_cli):
         parser.error("--url benchmarks a running agent: --llm-cli and VOICE_FLAGS do not apply")
-    schemes = ("http://", "https://") if args.transport == "twilio" else ("ws://", "wss://")
+    if args.url and len(args.transport) > 1:
+        parser.error("--url takes one --transport (its URL differs per transport)")
+    schemes = ("http://", "https://") if "twilio" in args.transport else ("ws://", "wss://")
     if args.url and not args.url.startswith(schemes):
         kinds = " or ".join(schemes)
-        parser.error(f"--url must be a {kinds} URL with --transport {args.transport}")
+        parser.error(f"--url must be a {kinds} URL with --transport {args.transport[0]}")
     if args.audio and not args.audio.is_file():
         parser.error(f"--audio {args.audio}: no such file")
     return VoiceBenchConfig(
@@ -194,23 +213,20 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
         audio=args.audio,
         verify=args.audio is None if args.verify is None else args.verify,
         url=args.url,
-        transport=args.transport,
+        transports=args.transport,
         llm_cli=args.llm_cli,
         voice_args=voice_args,
-        label=args.label or _default_label(args.url, args.llm_cli, voice_args, args.transport),
+        label=args.label or _default_label(args.url, args.llm_cli, voice_args),
         timeout=args.timeout,
         json=args.json,
         plot=args.plot,
     )
 
 
-def _default_label(
-    url: str | None, llm_cli: str | None, voice_args: Sequence[str], transport: str
-) -> str:
-    suffix = "" if transport == "websocket" else f" ({transport})"
+def _default_label(url: str | None, llm_cli: str | None, voice_args: Sequence[str]) -> str:
     if url:
-        return f"url{suffix}"
+        return "url"
     for arg in voice_args:
         if arg.startswith("--llm-cli="):
             llm_cli = arg.split("=", 1)[1]  # the app's argparse lets the last one win too
-    return (Path(llm_cli).name if llm_cli else "local") + suffix
+    return Path(llm_cli).name if llm_cli else "local"

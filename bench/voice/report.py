@@ -78,6 +78,30 @@ def summaries(results: Results, label: str) -> list[Summary]:
     return rows
 
 
+def side_by_side(rows_per_transport: Sequence[list[Summary]]) -> list[Summary]:
+    """Every transport's rows, each metric's together in the first transport's order."""
+    order: dict[str, int] = {}
+    for rows in rows_per_transport:
+        for row in rows:
+            order.setdefault(row.metric, len(order))
+    every = [row for rows in rows_per_transport for row in rows]
+    return sorted(every, key=lambda row: order[row.metric])  # stable: transports stay in order
+
+
+def ratios(results: dict[str, Results]) -> list[str]:
+    """Each later transport's p50 and p90 over the first's, for the caller-facing metrics."""
+    (base, first), *others = results.items()
+    lines = []
+    for transport, other in others:
+        ours, theirs = series(first), series(other)
+        for name in ("client: first audio", "barge-in: stop", "barge-in: interruption frame"):
+            if ours.get(name) and theirs.get(name):
+                p50 = percentile(theirs[name], 50) / percentile(ours[name], 50)
+                p90 = percentile(theirs[name], 90) / percentile(ours[name], 90)
+                lines.append(f"{name}: {transport} / {base} = {p50:.2f}x at p50, {p90:.2f}x at p90")
+    return lines
+
+
 def headline(results: Results) -> list[str]:
     """Comparisons within the run, which drift on a shared machine far less than its times."""
     values, lines = series(results), []
@@ -126,12 +150,19 @@ def failures(results: Results, limit: int = 5) -> list[str]:
     return lines
 
 
-def plot(path: Path, results: Results, title: str, marks: dict[str, float]) -> None:
-    """One panel per question: first audio, the server's parts, answer length, barge-in."""
-    values = series(results)
+def plot(path: Path, results: dict[str, Results], title: str, marks: dict[str, float]) -> None:
+    """One panel per question: first audio, the server's parts, answer length, barge-in; each
+    transport's series side by side."""
+    every = {transport: series(r) for transport, r in results.items()}
 
     def pick(names: Sequence[tuple[str, str]], scale: float = 1.0) -> dict[str, list[float]]:
-        return {short: [v / scale for v in values[name]] for short, name in names if name in values}
+        picked = {}
+        for transport, values in every.items():
+            suffix = f"\n({transport})" if len(every) > 1 else ""
+            for short, name in names:
+                if name in values:
+                    picked[short + suffix] = [v / scale for v in values[name]]
+        return picked
 
     panels = [
         Panel(

@@ -1,8 +1,9 @@
 """One measuring run of `python -m bench.voice`: start the app, play the calls, stop the app.
 
-Phases: every call connects and asks its warm-up questions; then the measured questions,
-all calls at once; then the barge-in trials one at a time. The app's log is marked at the
-phase boundaries so its `turn latency` lines can be told apart by phase.
+Per transport, one after another on the same app: every call connects and asks its warm-up
+questions; then the measured questions, all calls at once; then the barge-in trials one at
+a time. The app's log is marked at the phase boundaries so its `turn latency` lines can be
+told apart by transport and phase.
 """
 
 from __future__ import annotations
@@ -40,17 +41,19 @@ class BenchError(RuntimeError):
     """The run could not start: the app did not come up, or no call could connect."""
 
 
-def run(config: VoiceBenchConfig) -> tuple[Results, list[str] | None]:
-    """Measure as `config` says; the results and the app's command (None with --url)."""
+def run(config: VoiceBenchConfig) -> tuple[dict[str, Results], list[str] | None]:
+    """Measure as `config` says: each transport's results, in order, and the app's command
+    (None with --url)."""
     print("bench.voice: synthesizing the caller's speech ...", file=sys.stderr)
     questions = [from_wav(config.audio)] if config.audio else synthesized(QUESTIONS)
     stories = synthesized(STORY_REQUESTS) if config.barge_in_trials else []
     interruption = synthesized((INTERRUPTION,))[0]
     if config.url:
+        [transport] = config.transports
         turns, barge_ins, _ = asyncio.run(
-            _measure(config, config.url, questions, stories, interruption, lambda: 0)
+            _measure(config, transport, config.url, questions, stories, interruption, lambda: 0)
         )
-        return Results(turns, barge_ins, None), None
+        return {transport: Results(turns, barge_ins, None)}, None
     args = app_args(config)
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
         print(f"bench.voice: starting python -m voice {' '.join(args)}".rstrip(), file=sys.stderr)
@@ -64,38 +67,51 @@ def run(config: VoiceBenchConfig) -> tuple[Results, list[str] | None]:
             def mark() -> int:
                 return app.log_path.stat().st_size
 
-            url = app.http_url if config.transport == "twilio" else app.ws_url
-            turns, barge_ins, marks = asyncio.run(
-                _measure(config, url, questions, stories, interruption, mark)
-            )
+            measured = {}
+            for transport in config.transports:
+                url = app.http_url if transport == "twilio" else app.ws_url
+                measured[transport] = asyncio.run(
+                    _measure(config, transport, url, questions, stories, interruption, mark)
+                )
         finally:
             app.stop()
         log = app.log_path.read_bytes()
     command = [sys.executable, "-m", "voice", "--port=0", *args]
-    return Results(turns, barge_ins, _server_lines(log, marks)), command
+    results = {}
+    for transport, (turns, barge_ins, marks) in measured.items():
+        if transport == config.transports[-1]:
+            marks = (*marks[:3], len(log))  # lines the app wrote as it stopped count too
+        results[transport] = Results(turns, barge_ins, _server_lines(log, marks))
+    return results, command
 
 
-def _server_lines(log: bytes, marks: tuple[int, int]) -> list[dict[str, Any]]:
-    """The app's turn lines, each with the phase whose part of the log it was written in."""
-    start, end = marks
+def _server_lines(log: bytes, marks: tuple[int, int, int, int]) -> list[dict[str, Any]]:
+    """The app's turn lines written between a transport's first and last mark, each with the
+    phase whose part of the log it was written in."""
+    begin, start, end, finish = marks
     lines = []
-    for phase, part in (("warmup", log[:start]), ("turn", log[start:end]), ("barge-in", log[end:])):
-        lines += [{"phase": phase, **t} for t in server_turns(part.decode(errors="replace"))]
+    phases = (("warmup", begin, start), ("turn", start, end), ("barge-in", end, finish))
+    for phase, a, b in phases:
+        part = log[a:b].decode(errors="replace")
+        lines += [{"phase": phase, **t} for t in server_turns(part)]
     return lines
 
 
 async def _measure(
     config: VoiceBenchConfig,
+    transport: str,
     url: str,
     questions: list[Utterance],
     stories: list[Utterance],
     interruption: Utterance,
     mark: Callable[[], int],
-) -> tuple[list[TurnSample], list[BargeSample], tuple[int, int]]:
+) -> tuple[list[TurnSample], list[BargeSample], tuple[int, int, int, int]]:
     total = config.calls * (config.warmup + config.turns) + config.barge_in_trials
     within = config.timeout
-    connect: Connect = PhoneClient.connect if config.transport == "twilio" else VoiceClient.connect
-    with tqdm(total=total, desc="bench.voice", unit="turn", file=sys.stderr) as bar:
+    connect: Connect = PhoneClient.connect if transport == "twilio" else VoiceClient.connect
+    begin = mark()
+    desc = f"bench.voice {transport}"
+    with tqdm(total=total, desc=desc, unit="turn", file=sys.stderr) as bar:
         async with AsyncExitStack() as stack:
             try:
                 clients = await open_calls(stack, url, config.calls, within, connect)
@@ -127,7 +143,8 @@ async def _measure(
                 sample.fail(f"could not connect: {e}")
             barge_ins.append(sample)
             bar.update(1)
-    return turns, barge_ins, (start, end)
+    await asyncio.sleep(0.5)  # the last call's `session ended` and latency lines
+    return turns, barge_ins, (begin, start, end, mark())
 
 
 async def _all_calls(

@@ -55,21 +55,22 @@ def test_smoke_run_measures_turns_and_a_barge_in(fake_cli: Path, tmp_path: Path)
     assert done.returncode == 0, done.stdout + done.stderr
 
     record = json.loads(record_path.read_text())
-    turns = [t for t in record["turns"] if t["phase"] == "turn"]
+    measured = record["transports"]["websocket"]
+    turns = [t for t in measured["turns"] if t["phase"] == "turn"]
     assert sorted((t["call"], t["index"]) for t in turns) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert all(t["ok"] and t["error"] is None for t in turns), turns
     for turn in turns:
         assert turn["first_audio_ms"] > 0 and turn["answer_span_ms"] > 0
         assert turn["answer_audio_ms"] > 1000 and turn["answer_rms"] > 100
         assert "capital" in turn["transcript"].lower()  # --verify is on by default
-    [trial] = record["barge_in"]
+    [trial] = measured["barge_in"]
     assert trial["ok"] and trial["error"] is None, trial
     assert trial["heard_ms"] >= 1000 and trial["reply_ms"] > 0
     # The bot fell silent while the caller was still talking over it.
     assert trial["stop_ms"] < trial["interrupting_speech_ms"]
     assert trial["interruption_ms"] is not None and trial["bot_interrupted_ms"] is not None
     assert all(s["failed"] == 0 for s in record["summary"])
-    server = [t for t in record["server_turns"] if t["phase"] == "turn"]
+    server = [t for t in measured["server_turns"] if t["phase"] == "turn"]
     assert len(server) == 4 and all(t["total_ms"] > 0 and "stt_ms" in t for t in server)
     assert record["config"]["turns"] == 2 and record["config"]["calls"] == 2
     assert record["machine"]["packages"]["pipecat-ai"]
@@ -81,24 +82,40 @@ def test_smoke_run_measures_turns_and_a_barge_in(fake_cli: Path, tmp_path: Path)
     assert not [pid for pid in pids if str(fake_cli) in cmdline(pid)]
 
 
-def test_smoke_run_over_a_phone_call(fake_cli: Path, tmp_path: Path):
+def test_smoke_run_over_a_phone_call_beside_the_websocket(fake_cli: Path, tmp_path: Path):
     record_path = tmp_path / "voice.json"
     done = bench(
-        *("--transport", "twilio", "-n", "1", "--warmup", "1", "--barge-in-trials", "1"),
+        *("--transport", "websocket,twilio", "-n", "1", "--warmup", "1", "--barge-in-trials", "1"),
         *("--json", str(record_path), "--", f"--llm-cli={fake_cli}"),
         env={**os.environ, "FAKE_CLI_ANSWER": ANSWER},
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
     record = json.loads(record_path.read_text())
-    [turn] = [t for t in record["turns"] if t["phase"] == "turn"]
+    assert list(record["transports"]) == ["websocket", "twilio"]
+    phone = record["transports"]["twilio"]
+    [turn] = [t for t in phone["turns"] if t["phase"] == "turn"]
     assert turn["ok"] and turn["audio_rate"] == 8000, turn
     assert turn["first_audio_ms"] > 0 and turn["answer_audio_ms"] > 1000
     assert "capital" in turn["transcript"].lower()
-    [trial] = record["barge_in"]
+    [trial] = phone["barge_in"]
     assert trial["ok"] and trial["error"] is None, trial
     assert trial["stop_ms"] < trial["interrupting_speech_ms"]
     # A phone gets Twilio's clear for the interruption, and no RTVI.
     assert trial["interruption_ms"] is not None and trial["bot_interrupted_ms"] is None
-    assert record["config"]["transport"] == "twilio"
+    # Each transport's server lines are its own: one measured turn each.
+    for measured in record["transports"].values():
+        assert len([t for t in measured["server_turns"] if t["phase"] == "turn"]) == 1
+    assert record["config"]["transports"] == ["websocket", "twilio"]
+    # Side by side: both labels' first-audio rows, and their ratio.
+    rows = [r for r in record["summary"] if r["metric"] == "client: first audio"]
+    assert [r["label"] for r in rows] == [phone["label"].replace(" (twilio)", ""), phone["label"]]
     assert "(twilio)" in done.stdout
+    assert any(r.startswith("client: first audio: twilio / websocket = ") for r in record["ratios"])
+
+
+def test_a_transport_list_with_an_unknown_one_is_a_usage_error():
+    done = bench("--transport", "websocket,pigeon", timeout=60)
+
+    assert done.returncode == 2
+    assert "'websocket,pigeon': choose one or more of websocket, twilio" in done.stderr
