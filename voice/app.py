@@ -21,6 +21,7 @@ from voice.phone.routes import add_phone_routes
 from voice.session_token import SessionTokens
 from voice.sessions import CLOSE_FORBIDDEN, Sessions
 from voice.settings import Settings
+from voice.transports import WEBSOCKET_RATES
 from voice.wire_format import ClientFrameSerializer
 
 PHONE_PROVIDERS = ["twilio", "telnyx", "plivo"]
@@ -59,7 +60,7 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
 
         async def session(session_id: str) -> None:
             serializer = ClientFrameSerializer()
-            await sessions.run(websocket, session_id, serializer, "websocket")
+            await sessions.run(websocket, session_id, serializer, "websocket", WEBSOCKET_RATES)
 
         await sessions.in_a_slot(websocket, "websocket", session)
 

@@ -19,6 +19,7 @@ from voice.latency_log import log_turn_latency
 from voice.llm_server import LlmEndpoint
 from voice.service_factory import create_llm, create_stt, create_tts
 from voice.settings import Settings
+from voice.transports import WEBSOCKET_RATES, AudioRates
 from voice.turn_taking import user_turn_params
 
 
@@ -28,11 +29,13 @@ async def run_bot(
     *,
     settings: Settings,
     llm_endpoint: LlmEndpoint,
+    rates: AudioRates = WEBSOCKET_RATES,
     before_output: Sequence[FrameProcessor] = (),
 ) -> None:
     """Run one session's pipeline on `transport` until the client leaves or it goes idle.
 
-    `before_output` go between the TTS and the output transport (a phone call's marks)."""
+    The pipeline runs at `rates`; `before_output` go between the TTS and the output transport
+    (a phone call's marks)."""
     logger.info(f"starting session {runner_args.session_id}")
 
     stt = create_stt(settings)
@@ -46,11 +49,11 @@ async def run_bot(
 
     pipeline = Pipeline(
         [
-            transport.input(),  # Caller audio in at 16 kHz mono (a phone's 8 kHz resampled), RTVI
+            transport.input(),  # Caller audio in at 16 kHz mono (a phone's at 8 kHz), RTVI
             stt,  # One transcript per speech segment the VAD finds
             user_aggregator,  # VAD, turn start and end, barge-in; the caller's words to context
             llm,  # Streams the answer; an interruption closes the request (the CLI is killed)
-            tts,  # Audio per sentence at 24 kHz (the serializer makes a phone's 8 kHz mu-law)
+            tts,  # Audio per sentence at 24 kHz (a phone's at 8 kHz, mu-law in the serializer)
             *before_output,
             transport.output(),  # Bot audio out in real time; dropped at once on an interruption
             assistant_aggregator,  # Only what was actually spoken goes into the context
@@ -62,7 +65,12 @@ async def run_bot(
 
     worker = PipelineWorker(
         pipeline,
-        params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
+        params=PipelineParams(
+            audio_in_sample_rate=rates.audio_in,
+            audio_out_sample_rate=rates.audio_out,
+            enable_metrics=True,
+            enable_usage_metrics=True,
+        ),
         observers=[latency],
         idle_timeout_secs=runner_args.pipeline_idle_timeout_secs,
     )

@@ -18,7 +18,7 @@ from pipecat.serializers.base_serializer import FrameSerializer
 from voice.bot import run_bot
 from voice.llm_server import LlmEndpoint
 from voice.settings import Settings
-from voice.transports import session_transport
+from voice.transports import AudioRates, session_transport
 
 # Close codes: 4003 is the runner's for a refused origin or token; 1013 is "try again
 # later"; 1008 is a policy violation (a stream that does not start as a call).
@@ -75,20 +75,23 @@ class Sessions:
         session_id: str,
         serializer: FrameSerializer,
         transport_type: str,
+        rates: AudioRates,
         before_output: Sequence[FrameProcessor] = (),
     ) -> None:
-        """Run the bot on `websocket` through `serializer` until the session ends; log why."""
+        """Run the bot on `websocket` through `serializer` at `rates` until the session ends;
+        log why."""
         runner_args = WebSocketRunnerArguments(
             websocket=websocket, session_id=session_id, transport_type=transport_type
         )
         reason = "client left or idle"
         try:
-            transport = session_transport(websocket, serializer)
+            transport = session_transport(websocket, serializer, rates)
             await run_bot(
                 transport,
                 runner_args,
                 settings=self.settings,
                 llm_endpoint=self.llm_endpoint,
+                rates=rates,
                 before_output=before_output,
             )
         except Exception as e:

@@ -168,6 +168,42 @@ async def test_a_phone_caller_interrupts_a_long_answer(app: VoiceApp, records: P
         assert "finished" not in cli_records_by_pid(records)[first["pid"]]
 
 
+async def test_a_phone_call_dropped_mid_answer_ends_its_cli(app: VoiceApp, records: Path):
+    async with PhoneCaller.dial(app.http_url, provider="telnyx") as caller:
+        said = await caller.say(speak("Tell me a story about a fox.", PHONE_RATE))
+        await caller.wait_for_audio(after=said, within=60)
+        cli = max((r for r in cli_records(records) if prompt(r)), key=lambda r: r["started"])
+        assert pid_running(cli["pid"]) and "finished" not in cli
+        caller.ws.transport.abort()  # the line drops: no `stop`, no close handshake
+
+    assert wait_until_gone([cli["pid"]], within=5) == []
+    assert "finished" not in cli_records_by_pid(records)[cli["pid"]]
+
+
+async def test_two_phone_calls_and_a_websocket_call_at_once(app: VoiceApp, records: Path):
+    async with (
+        PhoneCaller.dial(app.http_url) as mountain,
+        PhoneCaller.dial(app.http_url, provider="plivo") as garden,
+        VoiceClient.connect(app.ws_url) as bicycle,
+    ):
+        await bicycle.wait_for("bot-ready")
+        said = await asyncio.gather(
+            mountain.say(speak("Tell me about a mountain.", PHONE_RATE)),
+            garden.say(speak("Tell me about a garden.", PHONE_RATE)),
+            bicycle.say(speak("Tell me about a bicycle.", 16000)),
+        )
+        await asyncio.gather(
+            mountain.wait_for_audio(after=said[0], within=60),
+            garden.wait_for_audio(after=said[1], within=60),
+            bicycle.wait_for("bot-started-speaking", after=said[2], within=60),
+        )
+
+    # Each call's own words reached a CLI of its own (no other test asks about these).
+    asked = [prompt(r).rsplit("<user>")[-1].lower() for r in cli_records(records)]
+    for word in ("mountain", "garden", "bicycle"):
+        assert [a for a in asked if word in a], (word, asked)
+
+
 async def test_sigint_mid_answer_stops_the_app_its_server_and_every_cli(
     app: VoiceApp, records: Path
 ):

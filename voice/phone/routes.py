@@ -21,6 +21,7 @@ from voice.phone import signature, webhook
 from voice.phone.marks import PlaybackMarks
 from voice.session_token import SessionTokens
 from voice.sessions import CLOSE_FORBIDDEN, CLOSE_POLICY_VIOLATION, Sessions
+from voice.transports import PHONE_RATES
 
 TOKEN_USE = "phone"
 
@@ -88,7 +89,9 @@ def add_phone_routes(app: FastAPI, sessions: Sessions, tokens: SessionTokens) ->
                 f"{answered.provider} call {answered.call_id} on stream {answered.stream_id}"
             )
             marks = PlaybackMarks(serializer)
-            await sessions.run(websocket, session_id, serializer, answered.provider, [marks])
+            await sessions.run(
+                websocket, session_id, serializer, answered.provider, PHONE_RATES, [marks]
+            )
 
         await sessions.in_a_slot(websocket, "call", call)
 

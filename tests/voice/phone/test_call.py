@@ -12,6 +12,7 @@ from pipecat.frames.frames import (
     EndFrame,
     InputAudioRawFrame,
     InterruptionFrame,
+    OutputAudioRawFrame,
     OutputTransportMessageFrame,
     TTSAudioRawFrame,
     TTSStoppedFrame,
@@ -36,10 +37,10 @@ PLIVO = PhoneCall(provider="plivo", stream_id="pl-1", call_id="uuid-1")
 SILENCE = base64.b64encode(b"\xff" * 160).decode()
 
 
-async def ready(call: PhoneCall, settings: Settings | None = None):
+async def ready(call: PhoneCall, settings: Settings | None = None, rate: int = 16000):
     serializer = serializer_for(call, settings or Settings())
     # What the input transport hands a serializer: the pipeline's input rate.
-    await serializer.setup(SimpleNamespace(audio_in_sample_rate=16000))  # type: ignore[arg-type]
+    await serializer.setup(SimpleNamespace(audio_in_sample_rate=rate))  # type: ignore[arg-type]
     return serializer
 
 
@@ -92,6 +93,19 @@ async def test_media_in_becomes_16_khz_audio(call):
     assert frames and all(isinstance(f, InputAudioRawFrame) for f in frames)
     assert {f.sample_rate for f in frames} == {16000}
     assert serializer.rejection is None
+
+
+@pytest.mark.parametrize("call", [TWILIO, TELNYX, PLIVO])
+async def test_at_the_phones_own_8_khz_every_frame_passes_at_once_both_ways(call):
+    """What a phone session runs at (`voice.transports.PHONE_RATES`): no resampler delay."""
+    serializer = await ready(call, rate=8000)
+    bot = OutputAudioRawFrame(audio=b"\x00\x10" * 160, sample_rate=8000, num_channels=1)
+
+    [caller] = await frames_from(serializer, SILENCE, count=1)
+    sent = json.loads(await serializer.serialize(bot))
+
+    assert caller.sample_rate == 8000 and len(caller.audio) == 320
+    assert len(base64.b64decode(sent["media"]["payload"])) == 160
 
 
 async def test_plivo_audio_need_not_come_in_20_ms_frames():
