@@ -125,8 +125,8 @@ def headline(results: Results) -> list[str]:
         rtvi = sum(s.bot_interrupted_ms is not None for s in trials)
         lines.append(
             f"barge-in: {sum(s.ok for s in trials)}/{k} trials ok (the bot fell silent while "
-            f"the caller talked over it, then replied); the protobuf interruption arrived in "
-            f"{frames}/{k}, RTVI bot-interrupted in {rtvi}/{k}"
+            f"the caller talked over it, then replied); the interruption (protobuf, or a "
+            f"phone's clear) arrived in {frames}/{k}, RTVI bot-interrupted in {rtvi}/{k}"
         )
     return lines
 
