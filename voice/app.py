@@ -22,6 +22,7 @@ from voice.session_token import SessionTokens
 from voice.sessions import CLOSE_FORBIDDEN, Sessions
 from voice.settings import Settings
 from voice.transports import WEBSOCKET_RATES
+from voice.webrtc import add_webrtc_routes
 from voice.wire_format import ClientFrameSerializer
 
 PHONE_PROVIDERS = ["twilio", "telnyx", "plivo"]
@@ -40,13 +41,15 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
         """Readiness, where to connect, and how many sessions are live."""
         return {
             "status": "ready",
-            "transports": ["websocket", *PHONE_PROVIDERS],
+            "transports": ["websocket", "webrtc", *PHONE_PROVIDERS],
             "websocket": "/ws-client",
+            "webrtc": "/api/offer",
             "phone": {"webhook": "POST /", "websocket": "/ws", "providers": PHONE_PROVIDERS},
             "sessions": {"live": sessions.slots.live, "limit": sessions.slots.limit},
         }
 
     add_phone_routes(app, sessions, tokens)
+    add_webrtc_routes(app, sessions, ice_servers=[])
 
     @app.websocket("/ws-client")
     async def websocket_client(websocket: WebSocket) -> None:

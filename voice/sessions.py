@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from fastapi import WebSocket
 from loguru import logger
 from pipecat.processors.frame_processor import FrameProcessor
-from pipecat.runner.types import WebSocketRunnerArguments
+from pipecat.runner.types import RunnerArguments, WebSocketRunnerArguments
 from pipecat.serializers.base_serializer import FrameSerializer
+from pipecat.transports.base_transport import BaseTransport
 
 from voice.bot import run_bot
 from voice.llm_server import LlmEndpoint
@@ -83,11 +84,28 @@ class Sessions:
         runner_args = WebSocketRunnerArguments(
             websocket=websocket, session_id=session_id, transport_type=transport_type
         )
+        await self.run_on(
+            lambda: session_transport(websocket, serializer, rates),
+            runner_args,
+            rates,
+            before_output,
+            rejection=lambda: getattr(serializer, "rejection", None),
+        )
+
+    async def run_on(
+        self,
+        make_transport: Callable[[], BaseTransport],
+        runner_args: RunnerArguments,
+        rates: AudioRates,
+        before_output: Sequence[FrameProcessor] = (),
+        rejection: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        """Run the bot on the transport `make_transport` builds until the session ends; log
+        why (a client's rejected input, as `rejection` tells it, wins)."""
         reason = "client left or idle"
         try:
-            transport = session_transport(websocket, serializer, rates)
             await run_bot(
-                transport,
+                make_transport(),
                 runner_args,
                 settings=self.settings,
                 llm_endpoint=self.llm_endpoint,
@@ -98,6 +116,6 @@ class Sessions:
             reason = f"error: {e!r}"
             logger.exception("session failed")
         finally:
-            if rejection := getattr(serializer, "rejection", None):
-                reason = f"bad client input: {rejection}"
-            logger.info(f"session {session_id} ended ({reason})")
+            if rejected := rejection():
+                reason = f"bad client input: {rejected}"
+            logger.info(f"session {runner_args.session_id} ended ({reason})")

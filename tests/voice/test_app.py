@@ -29,8 +29,9 @@ def test_status_follows_the_runner_route():
 
     assert body == {
         "status": "ready",
-        "transports": ["websocket", "twilio", "telnyx", "plivo"],
+        "transports": ["websocket", "webrtc", "twilio", "telnyx", "plivo"],
         "websocket": "/ws-client",
+        "webrtc": "/api/offer",
         "phone": {
             "webhook": "POST /",
             "websocket": "/ws",

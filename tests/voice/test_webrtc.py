@@ -1,0 +1,108 @@
+"""`/api/offer` with a real aiortc peer's offers: answers, the session limit, bad input.
+
+On loopback only: aioice leaves 127.0.0.1 out of its host candidates (patched back in), and
+an aiortc peer's default configuration names a public STUN server (none here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import aioice.ice
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from fastapi.testclient import TestClient
+
+from voice.app import create_app
+from voice.llm_server import LlmEndpoint
+from voice.settings import Settings
+
+ENDPOINT = LlmEndpoint(base_url="http://127.0.0.1:9/v1", api_key="k")
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda **_: ["127.0.0.1"])
+
+
+async def an_offer() -> tuple[RTCPeerConnection, dict]:
+    """A peer that sends and receives audio, and its offer as the JS client posts it."""
+    peer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    peer.addTransceiver("audio", direction="sendrecv")
+    await peer.setLocalDescription(await peer.createOffer())
+    offer = peer.localDescription
+    return peer, {"sdp": offer.sdp, "type": offer.type, "requestData": {"who": "test"}}
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(max_sessions=1), ENDPOINT)) as test_client:
+        yield test_client
+
+
+def test_an_offer_gets_an_answer_and_a_session_until_the_peer_leaves(client: TestClient):
+    async def scenario() -> None:
+        peer, offer = await an_offer()
+        answered = client.post("/api/offer", json=offer)
+        assert answered.status_code == 200, answered.text
+        answer = answered.json()
+        assert answer["type"] == "answer" and answer["pc_id"]
+        assert "m=audio" in answer["sdp"]
+        await peer.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        for _ in range(100):  # ICE and DTLS over loopback
+            if peer.connectionState == "connected":
+                break
+            await asyncio.sleep(0.1)
+        assert peer.connectionState == "connected"
+        assert client.get("/status").json()["sessions"]["live"] == 1
+
+        # The limit is one: a second peer is refused, with a JSON error.
+        other, second = await an_offer()
+        refused = client.post("/api/offer", json=second)
+        assert refused.status_code == 429
+        assert "voice sessions are in use" in refused.json()["error"]["message"]
+        await other.close()
+
+        await peer.close()
+        for _ in range(100):  # the session ends once the peer is gone
+            if client.get("/status").json()["sessions"]["live"] == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert client.get("/status").json()["sessions"]["live"] == 0
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "the body is not JSON"),
+        (b"[1]", "the body must be a JSON object"),
+        (b'{"sdp": "v=0\\r\\nm=audio"}', "'type' must be \"offer\", not None"),
+        (b'{"sdp": "hello", "type": "offer"}', "'sdp' must be an SDP offer"),
+        (b'{"sdp": "v=0\\r\\nm=audio 9 x\\r\\n", "type": "offer"}', "could not be answered"),
+    ],
+)
+def test_a_bad_offer_is_a_400_and_takes_no_session(client: TestClient, body: bytes, message: str):
+    answered = client.post("/api/offer", content=body)
+
+    assert answered.status_code == 400
+    assert message in answered.json()["error"]["message"]
+    assert client.get("/status").json()["sessions"]["live"] == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"nope", "the body is not JSON"),
+        (b'{"candidates": []}', "needs 'pc_id'"),
+        (b'{"pc_id": "nobody", "candidates": []}', "no peer connection 'nobody'"),
+        (b'{"pc_id": "x", "candidates": [{"candidate": "c"}]}', "each candidate needs"),
+    ],
+)
+def test_a_bad_patch_is_a_400(client: TestClient, body: bytes, message: str):
+    patched = client.patch("/api/offer", content=body)
+
+    assert patched.status_code == 400
+    assert message in patched.json()["error"]["message"]
