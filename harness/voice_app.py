@@ -53,15 +53,21 @@ class VoiceApp:
 
 
 def start_voice_app(
-    tmp_path: Path, *, args: tuple[str, ...] = (), env: dict[str, str] | None = None
+    tmp_path: Path,
+    *,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    module: str = "voice",
 ) -> VoiceApp:
-    """Start `python -m voice --port=0 ARGS` and wait for the line that says where it listens."""
+    """Start `python -m voice --port=0 ARGS` and wait for the line that says where it listens.
+
+    `module` runs it another way: `harness.loopback_voice` has its WebRTC peers on loopback."""
     out_path, log_path = tmp_path / "voice.out", tmp_path / "voice.log"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_")}
     environ.update(env or {})
     with out_path.open("wb") as out, log_path.open("wb") as log:
         process = subprocess.Popen(
-            tied_to_parent([sys.executable, "-m", "voice", "--port=0", *args]),
+            tied_to_parent([sys.executable, "-m", module, "--port=0", *args]),
             stdout=out,
             stderr=log,
             env=environ,

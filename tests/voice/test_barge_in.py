@@ -20,8 +20,9 @@ import pytest
 from harness.phone_caller import PHONE_RATE, PhoneCaller
 from harness.pipecat_client import VoiceClient
 from harness.process_table import wait_until_gone
-from harness.speech import speak
+from harness.speech import hear, speak
 from harness.voice_app import VoiceApp, start_voice_app
+from harness.webrtc_peer import WEBRTC_RATE, WebRTCCaller, loopback_ice
 from server.cli.process import pid_running
 
 LONG_ANSWER = (
@@ -50,6 +51,7 @@ def app(
             "FAKE_CLI_DELAY": str(WORD_DELAY),
             "FAKE_CLI_RECORD_DIR": str(records),
         },
+        module="harness.loopback_voice",  # WebRTC peers on 127.0.0.1, as the test's own
     )
     yield voice_app
     voice_app.stop()  # graceful, so its server child goes too; a no-op once stopped
@@ -202,6 +204,46 @@ async def test_two_phone_calls_and_a_websocket_call_at_once(app: VoiceApp, recor
     asked = [prompt(r).rsplit("<user>")[-1].lower() for r in cli_records(records)]
     for word in ("mountain", "garden", "bicycle"):
         assert [a for a in asked if word in a], (word, asked)
+
+
+async def test_a_webrtc_caller_hears_the_answer_and_interrupts_it(app: VoiceApp, records: Path):
+    loopback_ice()
+    async with WebRTCCaller.dial(app.http_url) as caller:
+        said = await caller.say(speak("Tell me a story about a lighthouse.", WEBRTC_RATE))
+        speaking = await caller.wait_for_speech(after=said, within=60)
+        await asyncio.sleep(3.0)
+        first = max((r for r in cli_records(records) if prompt(r)), key=lambda r: r["started"])
+        assert pid_running(first["pid"]) and "finished" not in first
+        heard = await asyncio.to_thread(
+            hear, caller.heard.audio_between(speaking - 0.2), WEBRTC_RATE
+        )
+        assert "story" in heard.text.lower(), heard.text  # "Here is a story. Once upon ..."
+
+        barge = time.monotonic()
+        interruption = "Wait, stop, I have another question. What is the capital of France?"
+        asked = await caller.say(speak(interruption, WEBRTC_RATE))
+
+        # The bot fell silent while the caller was still talking, and its CLI was killed.
+        assert asked - barge > 3.0
+        talked_over = [t for t in caller.heard.loud_after(barge + 1.5) if t < asked]
+        assert talked_over == [], f"the bot went on {talked_over[-1] - barge:.1f} s into it"
+        assert wait_until_gone([first["pid"]], within=5) == []
+        assert "finished" not in cli_records_by_pid(records)[first["pid"]]
+        await caller.wait_for_speech(after=asked, within=60)  # then it answered
+
+
+async def test_a_webrtc_peer_closed_mid_answer_ends_its_session_and_cli(
+    app: VoiceApp, records: Path
+):
+    loopback_ice()
+    async with WebRTCCaller.dial(app.http_url) as caller:
+        said = await caller.say(speak("Tell me a story about a horse.", WEBRTC_RATE))
+        await caller.wait_for_speech(after=said, within=60)
+        cli = max((r for r in cli_records(records) if prompt(r)), key=lambda r: r["started"])
+        assert pid_running(cli["pid"]) and "finished" not in cli
+
+    assert wait_until_gone([cli["pid"]], within=10) == []
+    assert "finished" not in cli_records_by_pid(records)[cli["pid"]]
 
 
 async def test_sigint_mid_answer_stops_the_app_its_server_and_every_cli(
