@@ -49,7 +49,7 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
         }
 
     add_phone_routes(app, sessions, tokens)
-    add_webrtc_routes(app, sessions, ice_servers=[])
+    add_webrtc_routes(app, sessions)
 
     @app.websocket("/ws-client")
     async def websocket_client(websocket: WebSocket) -> None:

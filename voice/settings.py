@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -55,6 +56,7 @@ class Settings:
     telephony: str = "twilio"
     session_secret: str | None = field(default=None, repr=False)
     session_ttl: float = 300.0
+    ice_servers: tuple[dict[str, str], ...] = field(default=(), repr=False)
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_api_base_url: str | None = None
@@ -65,6 +67,31 @@ class Settings:
 
 def _origin_list(text: str) -> tuple[str, ...]:
     return tuple(o.strip() for o in text.split(",") if o.strip())
+
+
+def ice_server_list(text: str) -> tuple[dict[str, str], ...]:
+    """`--ice-servers`: comma-separated STUN/TURN URLs, or a JSON list of
+    `{"urls", "username", "credential"}` objects (TURN needs the credentials)."""
+    text = text.strip()
+    if not text.startswith("["):
+        servers: list = [{"urls": u.strip()} for u in text.split(",") if u.strip()]
+    else:
+        try:
+            servers = json.loads(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"not a JSON list: {e}") from e
+    for server in servers:
+        urls = server.get("urls") if isinstance(server, dict) else None
+        if not isinstance(urls, str) or not urls.startswith(("stun:", "stuns:", "turn:", "turns:")):
+            raise argparse.ArgumentTypeError(
+                f"{server!r}: each ICE server needs 'urls', a stun: or turn: URL"
+            )
+        extra = set(server) - {"urls", "username", "credential"}
+        if extra or not all(isinstance(v, str) for v in server.values()):
+            raise argparse.ArgumentTypeError(
+                f"{server!r}: only string 'urls', 'username' and 'credential' are taken"
+            )
+    return tuple(servers)
 
 
 # (flag, type or choices, help); the environment variable is VOICE_ + the flag in upper snake case.
@@ -135,6 +162,13 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "default: random per process",
     ),
     (
+        "--ice-servers",
+        ice_server_list,
+        "STUN/TURN servers for WebRTC peers: comma-separated URLs, or a JSON list of "
+        '{"urls", "username", "credential"} (set TURN credentials by the variable: a flag '
+        "shows in ps); default none: host candidates only",
+    ),
+    (
         "--session-ttl",
         positive_float,
         "seconds a session token stays valid (default %(default)s)",
@@ -160,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m voice",
         description="A realtime voice agent: Pipecat voice sessions over a websocket at "
         "/ws-client (Pipecat's protobuf frames, 16 kHz mono 16-bit PCM in, 24 kHz out), "
+        "WebRTC at /api/offer (Pipecat's SmallWebRTC), "
         "and Twilio, Telnyx and Plivo phone calls at POST / and /ws, answered by the bundled "
         "completions server unless --llm-url is given. Every flag can also be set by the "
         "environment variable shown in brackets.",
@@ -222,6 +257,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         telephony=args.telephony,
         session_secret=args.session_secret or None,
         session_ttl=args.session_ttl,
+        ice_servers=args.ice_servers,
         twilio_account_sid=environ.get("TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=environ.get("TWILIO_AUTH_TOKEN") or None,
         twilio_api_base_url=environ.get("TWILIO_API_BASE_URL") or None,

@@ -34,14 +34,20 @@ from voice.sessions import Sessions
 from voice.transports import WEBSOCKET_RATES
 
 OFFER_PATH = "/api/offer"
+# A peer that has not connected (ICE and DTLS) this long after its offer is closed.
+CONNECT_TIMEOUT_SECS = 30.0
 
 
 class BadOffer(ValueError):
     """A request to /api/offer this app cannot take; the message says why."""
 
 
-def add_webrtc_routes(app: FastAPI, sessions: Sessions, ice_servers: list[IceServer]) -> None:
-    """Add `POST` and `PATCH /api/offer` (and their `/sessions/{id}/api/offer` forms)."""
+def add_webrtc_routes(app: FastAPI, sessions: Sessions) -> None:
+    """Add `POST` and `PATCH /api/offer` (and their `/sessions/{id}/api/offer` forms).
+
+    The app's peers gather candidates through `--ice-servers` (STUN/TURN); with none, they
+    offer host candidates only."""
+    ice_servers = [IceServer(**server) for server in sessions.settings.ice_servers]
     handler = SmallWebRTCRequestHandler(ice_servers=ice_servers or None)
     running: set[asyncio.Task[None]] = set()
 
@@ -175,6 +181,7 @@ async def _session(
         audio_out_enabled=True,
         audio_out_sample_rate=WEBSOCKET_RATES.audio_out,
     )
+    watchdog = asyncio.create_task(_close_unless_connected(connection, session_id))
     try:
         with logger.contextualize(session=session_id):
             logger.info(f"webrtc peer {connection.pc_id}")
@@ -184,7 +191,19 @@ async def _session(
                 WEBSOCKET_RATES,
             )
     finally:
+        watchdog.cancel()
         sessions.slots.give_back()
+        await connection.disconnect()
+
+
+async def _close_unless_connected(connection: SmallWebRTCConnection, session_id: str) -> None:
+    """Close the peer if it is not connected `CONNECT_TIMEOUT_SECS` after its offer (so its
+    session ends and frees the slot); a connected peer that goes silent ends on the
+    pipeline's idle timeout instead."""
+    await asyncio.sleep(CONNECT_TIMEOUT_SECS)
+    if not connection.is_connected():
+        with logger.contextualize(session=session_id):
+            logger.warning(f"webrtc peer not connected within {CONNECT_TIMEOUT_SECS:g} s; closing")
         await connection.disconnect()
 
 

@@ -103,3 +103,33 @@ def test_phone_settings_from_the_environment():
     assert settings.public_url == "calls.example"
     assert (settings.twilio_account_sid, settings.twilio_auth_token) == ("AC1", "secret")
     assert load_settings(["--public-url=other.example"], environ).public_url == "other.example"
+
+
+def test_ice_servers_are_urls_or_a_json_list_with_credentials():
+    turn = '[{"urls": "turn:turn.example:3478", "username": "u", "credential": "p"}]'
+
+    assert load_settings([], {}).ice_servers == ()
+    assert load_settings(
+        ["--ice-servers", "stun:a.example:3478, stun:b.example"], {}
+    ).ice_servers == (
+        {"urls": "stun:a.example:3478"},
+        {"urls": "stun:b.example"},
+    )
+    with_turn = load_settings([], {"VOICE_ICE_SERVERS": turn})
+    assert with_turn.ice_servers[0]["credential"] == "p"
+    assert "credential" not in repr(with_turn)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("http://a.example", "a stun: or turn: URL"),
+        ("[{", "not a JSON list"),
+        ('[{"urls": "turn:t", "password": "p"}]', "only string 'urls', 'username'"),
+    ],
+)
+def test_bad_ice_servers_are_a_usage_error(value, message, capsys):
+    with pytest.raises(SystemExit):
+        load_settings(["--ice-servers", value], {})
+
+    assert message in capsys.readouterr().err

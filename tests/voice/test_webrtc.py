@@ -14,6 +14,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from fastapi.testclient import TestClient
 
+from voice import webrtc
 from voice.app import create_app
 from voice.llm_server import LlmEndpoint
 from voice.settings import Settings
@@ -106,3 +107,40 @@ def test_a_bad_patch_is_a_400(client: TestClient, body: bytes, message: str):
 
     assert patched.status_code == 400
     assert message in patched.json()["error"]["message"]
+
+
+def test_a_peer_that_never_connects_frees_its_slot(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(webrtc, "CONNECT_TIMEOUT_SECS", 1.0)
+
+    async def scenario() -> None:
+        peer, offer = await an_offer()
+        assert client.post("/api/offer", json=offer).status_code == 200  # answer never applied
+        assert client.get("/status").json()["sessions"]["live"] == 1
+        for _ in range(100):
+            if client.get("/status").json()["sessions"]["live"] == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert client.get("/status").json()["sessions"]["live"] == 0
+        await peer.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_offer_for_a_live_peer_renegotiates_it_in_the_same_session(client: TestClient):
+    async def scenario() -> None:
+        peer, offer = await an_offer()
+        answer = client.post("/sessions/abc/api/offer", json=offer).json()
+        await peer.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        await peer.setLocalDescription(await peer.createOffer())
+        again = {"sdp": peer.localDescription.sdp, "type": "offer", "pc_id": answer["pc_id"]}
+
+        renegotiated = client.post("/api/offer", json=again)  # the limit is one session
+
+        assert renegotiated.status_code == 200, renegotiated.text
+        assert renegotiated.json()["pc_id"] == answer["pc_id"]
+        assert client.get("/status").json()["sessions"]["live"] == 1
+        await peer.close()
+
+    asyncio.run(scenario())
