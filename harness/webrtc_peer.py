@@ -24,6 +24,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 WEBRTC_RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms at 48 kHz, what a browser's Opus encoder takes
+SPEECH_RMS = 300.0  # a 20 ms frame louder than this (16-bit RMS) is the bot talking
 
 
 def loopback_ice() -> None:
@@ -91,13 +92,13 @@ class Earpiece:
     def audio_between(self, start: float, end: float = float("inf")) -> bytes:
         return b"".join(pcm for t, pcm in self.frames if start <= t < end)
 
-    def loud_after(self, after: float, threshold: float = 300.0) -> list[float]:
-        """Arrival times of frames after `after` louder than `threshold` RMS (bot speech)."""
-        return [
-            t
-            for t, pcm in self.frames
-            if t > after and np.sqrt(np.mean(np.frombuffer(pcm, np.int16) ** 2.0)) > threshold
-        ]
+    def speech(self) -> list[tuple[float, bytes]]:
+        """The frames louder than `SPEECH_RMS`: the bot talking, not the track's silence."""
+        return [(t, pcm) for t, pcm in self.frames if _rms(pcm) > SPEECH_RMS]
+
+    def loud_after(self, after: float) -> list[float]:
+        """Arrival times of the bot's speech frames after `after`."""
+        return [t for t, _ in self.speech() if t > after]
 
 
 class WebRTCCaller:
@@ -108,6 +109,7 @@ class WebRTCCaller:
         self.microphone = microphone
         self.answer = answer
         self.heard = Earpiece()
+        self.closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
@@ -175,7 +177,7 @@ class WebRTCCaller:
             await asyncio.sleep(0.02)
 
     async def _listen(self, track: MediaStreamTrack) -> None:
-        with contextlib.suppress(Exception):  # the track ends when the call does
+        try:
             while True:
                 frame = await track.recv()
                 now = time.monotonic()
@@ -183,6 +185,14 @@ class WebRTCCaller:
                 if frame.sample_rate != WEBRTC_RATE:
                     raise ValueError(f"bot audio at {frame.sample_rate} Hz")
                 self.heard.frames.append((now, samples.astype(np.int16).tobytes()))
+        except Exception:  # the track ends when the call does (MediaStreamError)
+            pass
+        finally:
+            self.closed.set()
+
+
+def _rms(pcm: bytes) -> float:
+    return float(np.sqrt(np.mean(np.frombuffer(pcm, np.int16) ** 2.0))) if pcm else 0.0
 
 
 def _post_json(url: str, body: dict) -> dict:

@@ -94,7 +94,7 @@ def _run(config: VoiceBenchConfig) -> int:
         f"{server_note})"
     )
     compared = ratios(every)
-    if compared:
+    if compared and "twilio" in config.transports:
         compared.append(
             "(barge-in: interruption frame is the protobuf interruption on websocket and "
             "Twilio's clear on a phone call)"

@@ -12,7 +12,7 @@ from server.flags import at_least, positive_float
 
 # Beyond this, `python -m voice` refuses sessions unless `--max-sessions` is raised.
 VOICE_DEFAULT_MAX_SESSIONS = 8
-TRANSPORTS = ("websocket", "twilio")
+TRANSPORTS = ("websocket", "twilio", "webrtc")
 
 
 @dataclass(frozen=True)
@@ -151,18 +151,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--transport",
         type=_transport_list,
         default=("websocket",),
-        metavar="websocket,twilio",
-        help="how each call reaches the app: websocket, a /ws-client session; or twilio, a "
+        metavar="websocket,twilio,webrtc",
+        help="how each call reaches the app: websocket, a /ws-client session; twilio, a "
         "fake Twilio call (POST / then the Media Stream it names, 8 kHz mu-law, answers ended "
         "by 2 s of silence since a phone gets no RTVI, and the interruption row timing "
-        "Twilio's clear). Both, comma-separated, measure each in turn on the one app and "
-        "print them side by side with their ratios (default websocket)",
+        "Twilio's clear); or webrtc, an aiortc peer at /api/offer (48 kHz Opus; bot audio is "
+        "its frames over 300 RMS, answers ended by 2 s without one). Several, comma-separated, "
+        "measure each in turn on the one app and print them side by side with their ratios "
+        "over the first (default websocket)",
     )
     add(
         "--url",
         help="benchmark an agent that is already running at this websocket URL, e.g. "
-        "ws://127.0.0.1:7860/ws-client (with --transport twilio, its http(s) base URL, e.g. "
-        "http://127.0.0.1:7860), instead of starting one (no server-side breakdown)",
+        "ws://127.0.0.1:7860/ws-client (with --transport twilio or webrtc, its http(s) base "
+        "URL, e.g. http://127.0.0.1:7860), instead of starting one (no server-side breakdown)",
     )
     add(
         "--label",
@@ -198,7 +200,8 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
         parser.error("--url benchmarks a running agent: --llm-cli and VOICE_FLAGS do not apply")
     if args.url and len(args.transport) > 1:
         parser.error("--url takes one --transport (its URL differs per transport)")
-    schemes = ("http://", "https://") if "twilio" in args.transport else ("ws://", "wss://")
+    http = args.transport[0] != "websocket"
+    schemes = ("http://", "https://") if http else ("ws://", "wss://")
     if args.url and not args.url.startswith(schemes):
         kinds = " or ".join(schemes)
         parser.error(f"--url must be a {kinds} URL with --transport {args.transport[0]}")

@@ -33,8 +33,17 @@ from bench.voice.phone import PhoneClient
 from bench.voice.report import Results
 from bench.voice.server_log import server_turns
 from bench.voice.turns import Connect, TurnFailed, TurnSample, open_calls, run_turns
+from bench.voice.webrtc import WebRTCClient
 from harness.pipecat_client import VoiceClient
 from harness.voice_app import VoiceAppError, start_voice_app
+from harness.webrtc_peer import loopback_ice
+
+# How each transport's calls connect; all but the websocket take the app's http base URL.
+CONNECTS: dict[str, Connect] = {
+    "websocket": VoiceClient.connect,
+    "twilio": PhoneClient.connect,
+    "webrtc": WebRTCClient.connect,
+}
 
 
 class BenchError(RuntimeError):
@@ -57,8 +66,13 @@ def run(config: VoiceBenchConfig) -> tuple[dict[str, Results], list[str] | None]
     args = app_args(config)
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
         print(f"bench.voice: starting python -m voice {' '.join(args)}".rstrip(), file=sys.stderr)
+        # The app and the bench's peers on 127.0.0.1 only, as the tests have them.
+        webrtc = "webrtc" in config.transports
+        if webrtc:
+            loopback_ice()
         try:
-            app = start_voice_app(Path(tmp), args=args)
+            module = "harness.loopback_voice" if webrtc else "voice"
+            app = start_voice_app(Path(tmp), args=args, module=module)
         except VoiceAppError as e:  # its message ends with the app's whole log
             tail = "\n".join(str(e).splitlines()[-15:])
             raise BenchError(f"python -m voice did not start; its log ends:\n{tail}") from e
@@ -69,7 +83,7 @@ def run(config: VoiceBenchConfig) -> tuple[dict[str, Results], list[str] | None]
 
             measured = {}
             for transport in config.transports:
-                url = app.http_url if transport == "twilio" else app.ws_url
+                url = app.ws_url if transport == "websocket" else app.http_url
                 measured[transport] = asyncio.run(
                     _measure(config, transport, url, questions, stories, interruption, mark)
                 )
@@ -108,7 +122,7 @@ async def _measure(
 ) -> tuple[list[TurnSample], list[BargeSample], tuple[int, int, int, int]]:
     total = config.calls * (config.warmup + config.turns) + config.barge_in_trials
     within = config.timeout
-    connect: Connect = PhoneClient.connect if transport == "twilio" else VoiceClient.connect
+    connect = CONNECTS[transport]
     begin = mark()
     desc = f"bench.voice {transport}"
     with tqdm(total=total, desc=desc, unit="turn", file=sys.stderr) as bar:

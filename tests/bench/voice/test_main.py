@@ -82,17 +82,20 @@ def test_smoke_run_measures_turns_and_a_barge_in(fake_cli: Path, tmp_path: Path)
     assert not [pid for pid in pids if str(fake_cli) in cmdline(pid)]
 
 
-def test_smoke_run_over_a_phone_call_beside_the_websocket(fake_cli: Path, tmp_path: Path):
+def test_smoke_run_over_a_phone_call_and_webrtc_beside_the_websocket(
+    fake_cli: Path, tmp_path: Path
+):
     record_path = tmp_path / "voice.json"
+    transports = "websocket,twilio,webrtc"
     done = bench(
-        *("--transport", "websocket,twilio", "-n", "1", "--warmup", "1", "--barge-in-trials", "1"),
+        *("--transport", transports, "-n", "1", "--warmup", "1", "--barge-in-trials", "1"),
         *("--json", str(record_path), "--", f"--llm-cli={fake_cli}"),
         env={**os.environ, "FAKE_CLI_ANSWER": ANSWER},
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
     record = json.loads(record_path.read_text())
-    assert list(record["transports"]) == ["websocket", "twilio"]
+    assert list(record["transports"]) == ["websocket", "twilio", "webrtc"]
     phone = record["transports"]["twilio"]
     [turn] = [t for t in phone["turns"] if t["phase"] == "turn"]
     assert turn["ok"] and turn["audio_rate"] == 8000, turn
@@ -106,10 +109,18 @@ def test_smoke_run_over_a_phone_call_beside_the_websocket(fake_cli: Path, tmp_pa
     # Each transport's server lines are its own: one measured turn each.
     for measured in record["transports"].values():
         assert len([t for t in measured["server_turns"] if t["phase"] == "turn"]) == 1
-    assert record["config"]["transports"] == ["websocket", "twilio"]
+    # Over WebRTC: the answer heard at 48 kHz, the barge-in timed by the audio (no RTVI).
+    webrtc = record["transports"]["webrtc"]
+    [turn] = [t for t in webrtc["turns"] if t["phase"] == "turn"]
+    assert turn["ok"] and turn["audio_rate"] == 48000, turn
+    assert "capital" in turn["transcript"].lower()
+    [trial] = webrtc["barge_in"]
+    assert trial["ok"] and trial["stop_ms"] < trial["interrupting_speech_ms"], trial
+    assert record["config"]["transports"] == ["websocket", "twilio", "webrtc"]
     # Side by side: both labels' first-audio rows, and their ratio.
     rows = [r for r in record["summary"] if r["metric"] == "client: first audio"]
-    assert [r["label"] for r in rows] == [phone["label"].replace(" (twilio)", ""), phone["label"]]
+    base = phone["label"].replace(" (twilio)", "")
+    assert [r["label"] for r in rows] == [base, phone["label"], f"{base} (webrtc)"]
     assert "(twilio)" in done.stdout
     assert any(r.startswith("client: first audio: twilio / websocket = ") for r in record["ratios"])
 
@@ -118,4 +129,4 @@ def test_a_transport_list_with_an_unknown_one_is_a_usage_error():
     done = bench("--transport", "websocket,pigeon", timeout=60)
 
     assert done.returncode == 2
-    assert "'websocket,pigeon': choose one or more of websocket, twilio" in done.stderr
+    assert "'websocket,pigeon': choose one or more of websocket, twilio, webrtc" in done.stderr
