@@ -78,6 +78,19 @@ def serving(directory: Path, words: str) -> list[dict]:
     return [r for r in cli_records(directory) if words in prompt(r).rsplit("<user>")[-1]]
 
 
+def answering(directory: Path) -> dict:
+    """The record of the one CLI process answering right now: it has its prompt, is running
+    and has not finished (a warm process can have started before the last one answered, so
+    the newest record with a prompt need not be it)."""
+    live = [
+        r
+        for r in cli_records(directory)
+        if prompt(r) and "finished" not in r and pid_running(r["pid"])
+    ]
+    assert len(live) == 1, f"expected one CLI answering, found {live}"
+    return live[0]
+
+
 def cli_records_by_pid(directory: Path) -> dict[int, dict]:
     """The fake CLI records by pid."""
     return {r["pid"]: r for r in cli_records(directory)}
@@ -88,7 +101,7 @@ async def start_a_long_answer(client: VoiceClient, records: Path, request: str) 
     await client.wait_for("bot-ready")
     said = await client.say(speak(request, 16000))
     await client.wait_for("bot-started-speaking", after=said, within=60)
-    serving_cli = max((r for r in cli_records(records) if prompt(r)), key=lambda r: r["started"])
+    serving_cli = answering(records)
     assert pid_running(serving_cli["pid"]) and "finished" not in serving_cli
     return serving_cli
 
@@ -141,7 +154,7 @@ async def test_a_phone_caller_interrupts_a_long_answer(app: VoiceApp, records: P
         said = await caller.say(speak("Tell me a story about a boat.", PHONE_RATE))
         speaking = await caller.wait_for_audio(after=said, within=60)
         await asyncio.sleep(1.0)
-        first = max((r for r in cli_records(records) if prompt(r)), key=lambda r: r["started"])
+        first = answering(records)
         assert "boat" in prompt(first).rsplit("<user>")[-1].lower(), prompt(first)
         assert pid_running(first["pid"]) and "finished" not in first
 
@@ -174,7 +187,7 @@ async def test_a_phone_call_dropped_mid_answer_ends_its_cli(app: VoiceApp, recor
     async with PhoneCaller.dial(app.http_url, provider="telnyx") as caller:
         said = await caller.say(speak("Tell me a story about a fox.", PHONE_RATE))
         await caller.wait_for_audio(after=said, within=60)
-        cli = max((r for r in cli_records(records) if prompt(r)), key=lambda r: r["started"])
+        cli = answering(records)
         assert pid_running(cli["pid"]) and "finished" not in cli
         caller.ws.transport.abort()  # the line drops: no `stop`, no close handshake
 
@@ -185,25 +198,27 @@ async def test_a_phone_call_dropped_mid_answer_ends_its_cli(app: VoiceApp, recor
 async def test_two_phone_calls_and_a_websocket_call_at_once(app: VoiceApp, records: Path):
     async with (
         PhoneCaller.dial(app.http_url) as mountain,
-        PhoneCaller.dial(app.http_url, provider="plivo") as garden,
+        PhoneCaller.dial(app.http_url, provider="plivo") as computer,
         VoiceClient.connect(app.ws_url) as bicycle,
     ):
         await bicycle.wait_for("bot-ready")
         said = await asyncio.gather(
             mountain.say(speak("Tell me about a mountain.", PHONE_RATE)),
-            garden.say(speak("Tell me about a garden.", PHONE_RATE)),
+            computer.say(speak("Tell me about a computer.", PHONE_RATE)),
             bicycle.say(speak("Tell me about a bicycle.", 16000)),
         )
         await asyncio.gather(
             mountain.wait_for_audio(after=said[0], within=60),
-            garden.wait_for_audio(after=said[1], within=60),
+            computer.wait_for_audio(after=said[1], within=60),
             bicycle.wait_for("bot-started-speaking", after=said[2], within=60),
         )
 
     # Each call's own words reached a CLI of its own (no other test asks about these).
     asked = [prompt(r).rsplit("<user>")[-1].lower() for r in cli_records(records)]
-    for word in ("mountain", "garden", "bicycle"):
+    for word in ("mountain", "computer", "bicycle"):
         assert [a for a in asked if word in a], (word, asked)
+    # And all three calls' CLIs ended with their calls.
+    assert wait_until_gone([r["pid"] for r in cli_records(records) if prompt(r)], within=10) == []
 
 
 async def test_a_webrtc_caller_hears_the_answer_and_interrupts_it(app: VoiceApp, records: Path):
@@ -212,7 +227,7 @@ async def test_a_webrtc_caller_hears_the_answer_and_interrupts_it(app: VoiceApp,
         said = await caller.say(speak("Tell me a story about a lighthouse.", WEBRTC_RATE))
         speaking = await caller.wait_for_speech(after=said, within=60)
         await asyncio.sleep(3.0)
-        first = max((r for r in cli_records(records) if prompt(r)), key=lambda r: r["started"])
+        first = answering(records)
         assert pid_running(first["pid"]) and "finished" not in first
         heard = await asyncio.to_thread(
             hear, caller.heard.audio_between(speaking - 0.2), WEBRTC_RATE
@@ -239,7 +254,7 @@ async def test_a_webrtc_peer_closed_mid_answer_ends_its_session_and_cli(
     async with WebRTCCaller.dial(app.http_url) as caller:
         said = await caller.say(speak("Tell me a story about a horse.", WEBRTC_RATE))
         await caller.wait_for_speech(after=said, within=60)
-        cli = max((r for r in cli_records(records) if prompt(r)), key=lambda r: r["started"])
+        cli = answering(records)
         assert pid_running(cli["pid"]) and "finished" not in cli
 
     assert wait_until_gone([cli["pid"]], within=10) == []
