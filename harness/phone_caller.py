@@ -265,11 +265,6 @@ class PhoneCaller:
         self._tasks: list[asyncio.Task[None]] = []
         self._sequence = 1
 
-    @property
-    def stream_sid(self) -> str:
-        """The stream's id (Twilio calls it the stream SID)."""
-        return self.stream_id
-
     @classmethod
     @contextlib.asynccontextmanager
     async def dial(

@@ -85,39 +85,40 @@ class Microphone(MediaStreamTrack):
 
 @dataclass
 class Earpiece:
-    """The bot's audio as it arrived: (monotonic time, 48 kHz 16-bit mono PCM) per frame."""
+    """The bot's audio as it arrived: (monotonic time, 48 kHz 16-bit mono PCM) per frame,
+    and apart from it the frames louder than `SPEECH_RMS`, the bot talking (not the track's
+    silence), each judged once, on arrival."""
 
     frames: list[tuple[float, bytes]] = field(default_factory=list)
+    speech: list[tuple[float, bytes]] = field(default_factory=list)
+
+    def add(self, arrived: float, pcm: bytes) -> None:
+        self.frames.append((arrived, pcm))
+        if _rms(pcm) > SPEECH_RMS:
+            self.speech.append((arrived, pcm))
 
     def audio_between(self, start: float, end: float = float("inf")) -> bytes:
         return b"".join(pcm for t, pcm in self.frames if start <= t < end)
 
-    def speech(self) -> list[tuple[float, bytes]]:
-        """The frames louder than `SPEECH_RMS`: the bot talking, not the track's silence."""
-        return [(t, pcm) for t, pcm in self.frames if _rms(pcm) > SPEECH_RMS]
-
     def loud_after(self, after: float) -> list[float]:
         """Arrival times of the bot's speech frames after `after`."""
-        return [t for t, _ in self.speech() if t > after]
+        return [t for t, _ in self.speech if t > after]
 
 
 class WebRTCCaller:
     """One call: its peer, microphone and earpiece."""
 
-    def __init__(self, peer: RTCPeerConnection, microphone: Microphone, answer: dict):
+    def __init__(self, peer: RTCPeerConnection, microphone: Microphone):
         self.peer = peer
         self.microphone = microphone
-        self.answer = answer
         self.heard = Earpiece()
         self.closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def dial(
-        cls, http_url: str, *, path: str = "/api/offer", request_data: dict | None = None
-    ):
-        """Offer at `http_url` + `path`, connect, and hold the call until the block ends."""
+    async def dial(cls, http_url: str):
+        """Offer at `http_url`'s `/api/offer`, connect, and hold the call until the block ends."""
         peer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         microphone = Microphone()
         peer.addTrack(microphone)
@@ -129,11 +130,11 @@ class WebRTCCaller:
             offer = {
                 "sdp": peer.localDescription.sdp,
                 "type": peer.localDescription.type,
-                "requestData": request_data or {},
+                "requestData": {},
             }
-            answer = await asyncio.to_thread(_post_json, http_url + path, offer)
+            answer = await asyncio.to_thread(_post_json, f"{http_url}/api/offer", offer)
             await peer.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
-            caller = cls(peer, microphone, answer)
+            caller = cls(peer, microphone)
             track = await asyncio.wait_for(tracks.get(), 10)
             caller._tasks.append(asyncio.create_task(caller._listen(track)))
             await caller.wait_until(lambda: peer.connectionState == "connected", within=20)
@@ -158,17 +159,6 @@ class WebRTCCaller:
         await self.wait_until(heard, within=within)
         return found[0]
 
-    async def wait_for_quiet(self, *, after: float, quiet: float, within: float) -> float:
-        """Wait until the bot has been quiet for `quiet` seconds; its last loud frame's time."""
-        deadline = time.monotonic() + within
-        while True:
-            last = max(self.heard.loud_after(after), default=after)
-            if time.monotonic() - last >= quiet:
-                return last
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the bot was still talking after {within}s")
-            await asyncio.sleep(0.05)
-
     async def wait_until(self, condition, *, within: float) -> None:
         deadline = time.monotonic() + within
         while not condition():
@@ -184,7 +174,7 @@ class WebRTCCaller:
                 samples = frame.to_ndarray().reshape(-1, len(frame.layout.channels))[:, 0]
                 if frame.sample_rate != WEBRTC_RATE:
                     raise ValueError(f"bot audio at {frame.sample_rate} Hz")
-                self.heard.frames.append((now, samples.astype(np.int16).tobytes()))
+                self.heard.add(now, samples.astype(np.int16).tobytes())
         except Exception:  # the track ends when the call does (MediaStreamError)
             pass
         finally:

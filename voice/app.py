@@ -17,6 +17,7 @@ from loguru import logger
 from pipecat.utils.security.allowed_origins import is_origin_allowed
 
 from voice.llm_server import LlmEndpoint
+from voice.phone import webhook
 from voice.phone.routes import add_phone_routes
 from voice.session_token import SessionTokens
 from voice.sessions import CLOSE_FORBIDDEN, Sessions
@@ -24,8 +25,6 @@ from voice.settings import Settings
 from voice.transports import WEBSOCKET_RATES
 from voice.webrtc import add_webrtc_routes
 from voice.wire_format import ClientFrameSerializer
-
-PHONE_PROVIDERS = ["twilio", "telnyx", "plivo"]
 
 
 def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
@@ -41,10 +40,10 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
         """Readiness, where to connect, and how many sessions are live."""
         return {
             "status": "ready",
-            "transports": ["websocket", "webrtc", *PHONE_PROVIDERS],
+            "transports": ["websocket", "webrtc", *webhook.PROVIDERS],
             "websocket": "/ws-client",
             "webrtc": "/api/offer",
-            "phone": {"webhook": "POST /", "websocket": "/ws", "providers": PHONE_PROVIDERS},
+            "phone": {"webhook": "POST /", "websocket": "/ws", "providers": [*webhook.PROVIDERS]},
             "sessions": {"live": sessions.slots.live, "limit": sessions.slots.limit},
         }
 

@@ -37,7 +37,7 @@ class WebRTCClient:
     @property
     def received(self) -> Received:
         """The bot's speech so far, in `VoiceClient`'s shape."""
-        return Received(audio=[(t, pcm, WEBRTC_RATE) for t, pcm in self.caller.heard.speech()])
+        return Received(audio=[(t, pcm, WEBRTC_RATE) for t, pcm in self.caller.heard.speech])
 
     async def say(self, pcm: bytes) -> float:
         """Speak 16 kHz `pcm` into the microphone track; when its last frame went out."""

@@ -7,6 +7,7 @@ an aiortc peer's default configuration names a public STUN server (none here).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import aioice.ice
@@ -34,6 +35,16 @@ async def an_offer() -> tuple[RTCPeerConnection, dict]:
     await peer.setLocalDescription(await peer.createOffer())
     offer = peer.localDescription
     return peer, {"sdp": offer.sdp, "type": offer.type, "requestData": {"who": "test"}}
+
+
+async def live_sessions(client: TestClient, *, settle_at: int, within: float = 10.0) -> int:
+    """The app's live session count, once it is `settle_at` or `within` seconds have passed."""
+    deadline = time.monotonic() + within
+    while (live := client.get("/status").json()["sessions"]["live"]) != settle_at:
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    return live
 
 
 @pytest.fixture
@@ -66,11 +77,7 @@ def test_an_offer_gets_an_answer_and_a_session_until_the_peer_leaves(client: Tes
         await other.close()
 
         await peer.close()
-        for _ in range(100):  # the session ends once the peer is gone
-            if client.get("/status").json()["sessions"]["live"] == 0:
-                break
-            await asyncio.sleep(0.1)
-        assert client.get("/status").json()["sessions"]["live"] == 0
+        assert await live_sessions(client, settle_at=0) == 0  # the session ends with the peer
 
     asyncio.run(scenario())
 
@@ -118,11 +125,7 @@ def test_a_peer_that_never_connects_frees_its_slot(
         peer, offer = await an_offer()
         assert client.post("/api/offer", json=offer).status_code == 200  # answer never applied
         assert client.get("/status").json()["sessions"]["live"] == 1
-        for _ in range(100):
-            if client.get("/status").json()["sessions"]["live"] == 0:
-                break
-            await asyncio.sleep(0.1)
-        assert client.get("/status").json()["sessions"]["live"] == 0
+        assert await live_sessions(client, settle_at=0) == 0
         await peer.close()
 
     asyncio.run(scenario())

@@ -57,12 +57,12 @@ async def test_a_caller_asks_and_hears_the_answer(app: VoiceApp, question_8k: by
     # heard as words about the question, not necessarily spelled right.
     assert "paris" in heard.lower() or "capital" in heard.lower(), heard
     media = [(t, m) for t, m in caller.heard.events if m.get("event") == "media"]
-    assert media and {m["streamSid"] for _, m in media} == {caller.stream_sid}
+    assert media and {m["streamSid"] for _, m in media} == {caller.stream_id}
     # After the answer's audio came a mark for this stream, which the caller echoed back.
     marks = caller.marks()
     assert marks and marks[-1][0] >= media[-1][0], (marks, media[-1][0])
     mark = next(m for t, m in caller.heard.events if m.get("event") == "mark")
-    assert mark["streamSid"] == caller.stream_sid
+    assert mark["streamSid"] == caller.stream_id
     assert "turn latency total=" in app.log()
 
 
