@@ -112,7 +112,7 @@ async def serve(settings: Settings, listener: socket.socket) -> int:
                 ws_max_size=_WS_MAX_MESSAGE_BYTES,
                 timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECS,
             ),
-            announcement=f"Voice agent ready: open http://{host}:{port}/ (status); "
+            announcement=f"Voice agent ready: open http://{host}:{port}/ (the portal widget demo); "
             f"websocket clients connect to ws://{host}:{port}/ws-client; "
             f"Twilio's voice webhook is POST http://{host}:{port}/",
         )

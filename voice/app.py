@@ -3,7 +3,9 @@
 Routes follow Pipecat's runner (`pipecat/runner/run.py`), so its clients and docs apply:
 `/ws-client` for plain websocket clients such as `@pipecat-ai/websocket-transport`, the
 phone routes (`POST /` for a provider's call webhook, `/ws` for the call's media stream;
-`voice.phone.routes`), and `GET /status`. Every session counts against one limit and runs
+`voice.phone.routes`), WebRTC at `/api/offer` (`voice.webrtc`), the portal widget and its
+demo page (`GET /widget.js`, `GET /`; `voice.portal`), and `GET /status`. Which web
+origins may connect is `voice.origins`. Every session counts against one limit and runs
 the same pipeline (`voice.sessions`, `voice.bot`). The runner module itself is not imported:
 on import it loads `.env` over the environment and sets `ENV=local`, which a server must not.
 """
@@ -14,11 +16,12 @@ import secrets
 
 from fastapi import FastAPI, WebSocket
 from loguru import logger
-from pipecat.utils.security.allowed_origins import is_origin_allowed
 
 from voice.llm_server import LlmEndpoint
+from voice.origins import OriginPolicy, add_origin_checks
 from voice.phone import webhook
 from voice.phone.routes import add_phone_routes
+from voice.portal import add_portal_routes
 from voice.session_token import SessionTokens
 from voice.sessions import CLOSE_FORBIDDEN, Sessions
 from voice.settings import Settings
@@ -34,7 +37,9 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
     secret = settings.session_secret.encode() if settings.session_secret else None
     tokens = SessionTokens(secret or secrets.token_bytes(32), settings.session_ttl)
 
-    @app.get("/")
+    origins = OriginPolicy(settings.allowed_origins)
+    add_origin_checks(app, origins)
+
     @app.get("/status")
     async def status() -> dict[str, object]:
         """Readiness, where to connect, and how many sessions are live."""
@@ -43,18 +48,20 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
             "transports": ["websocket", "webrtc", *webhook.PROVIDERS],
             "websocket": "/ws-client",
             "webrtc": "/api/offer",
+            "widget": "/widget.js",
             "phone": {"webhook": "POST /", "websocket": "/ws", "providers": [*webhook.PROVIDERS]},
             "sessions": {"live": sessions.slots.live, "limit": sessions.slots.limit},
         }
 
     add_phone_routes(app, sessions, tokens)
     add_webrtc_routes(app, sessions)
+    add_portal_routes(app)
 
     @app.websocket("/ws-client")
     async def websocket_client(websocket: WebSocket) -> None:
         """One voice session over Pipecat's protobuf frames."""
-        origin = websocket.headers.get("origin", "")
-        if not is_origin_allowed(origin, list(settings.allowed_origins)):
+        if not origins.allows(websocket.headers, websocket.url.scheme):
+            origin = websocket.headers.get("origin", "")
             logger.warning(f"websocket refused: origin {origin!r} not allowed")
             await websocket.close(code=CLOSE_FORBIDDEN)
             return

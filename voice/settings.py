@@ -101,7 +101,9 @@ _OPTIONS: list[tuple[str, object, str]] = [
     (
         "--allowed-origins",
         _origin_list,
-        "comma-separated Origin headers a websocket may come from; empty allows any",
+        "comma-separated web origins (portals embedding the widget, e.g. "
+        "https://portal.example) that may connect: others get 403 on /api/offer and "
+        "/ws-client, and no CORS headers; the app's own pages always may; empty allows any",
     ),
     (
         "--max-sessions",
@@ -194,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m voice",
         description="A realtime voice agent: Pipecat voice sessions over a websocket at "
         "/ws-client (Pipecat's protobuf frames, 16 kHz mono 16-bit PCM in, 24 kHz out), "
-        "WebRTC at /api/offer (Pipecat's SmallWebRTC), "
+        "WebRTC at /api/offer (Pipecat's SmallWebRTC), the portal widget at /widget.js "
+        "(its demo page at /), "
         "and Twilio, Telnyx and Plivo phone calls at POST / and /ws, answered by the bundled "
         "completions server unless --llm-url is given. Every flag can also be set by the "
         "environment variable shown in brackets.",

@@ -1,0 +1,208 @@
+"""The portal widget in headless Chromium against the real `python -m voice`: the official
+Pipecat JS client over WebRTC and over the websocket, a fake microphone saying the test
+question, the bundled local model answering.
+
+One app for the module (WebRTC on loopback, `harness.loopback_voice`), allowing one other
+origin: a plain page on `http://localhost:<site>` that embeds `widget.js` from the app.
+`http://127.0.0.1:<site>` is the same files on an origin that is not allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.browser import CHROMIUM, chromium, write_wav
+from harness.static_site import static_site
+from harness.voice_app import VoiceApp, start_voice_app
+from harness.widget_page import WidgetPage
+from voice.portal import BUNDLE
+
+if not CHROMIUM.exists():
+    reason = f"{CHROMIUM} is missing (apt-get install chromium; scripts/test does)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI=true: the browser tests must run", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+ANSWER_WITHIN = 90.0  # generous: two cores shared with the rest of the suite
+FAKE_MIC_RATE = 48000
+# What the widget shows when it cannot reach the server (widget/src/call.js MESSAGES).
+UNREACHABLE = "can't be reached"
+MIC_DENIED = "Microphone access was denied"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    """A folder of plain pages served on another port (another origin)."""
+    folder = tmp_path_factory.mktemp("site")
+    with static_site(folder) as port:
+        yield folder, port
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, site: tuple[Path, int]) -> Iterator[VoiceApp]:
+    _, port = site
+    voice_app = start_voice_app(
+        tmp_path_factory.mktemp("voice_app"),
+        module="harness.loopback_voice",
+        args=(f"--allowed-origins=http://localhost:{port}",),
+    )
+    yield voice_app
+    assert voice_app.stop() == 0, voice_app.log()
+
+
+@pytest.fixture(scope="module")
+def question_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test question with 2 s of silence either side, as the fake microphone's file."""
+    from harness.speech import QUESTION, speak
+
+    path = tmp_path_factory.mktemp("mic") / "question.wav"
+    return write_wav(path, speak(QUESTION, FAKE_MIC_RATE), FAKE_MIC_RATE, pad_secs=2.0)
+
+
+def live_sessions(app: VoiceApp) -> int:
+    with urllib.request.urlopen(f"{app.http_url}/status", timeout=10) as response:
+        return json.load(response)["sessions"]["live"]
+
+
+def wait_for_no_sessions(app: VoiceApp, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while live_sessions(app):
+        assert time.monotonic() < deadline, f"sessions still live after {within:g} s"
+        time.sleep(0.1)
+
+
+def embedding_page(folder: Path, name: str, script: str) -> str:
+    """A plain page holding only the embed tag `script`; its file name."""
+    (folder / name).write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{name}</title></head>"
+        f"<body><h1>Somebody's portal</h1>{script}</body></html>"
+    )
+    return name
+
+
+def answered(widget: WidgetPage) -> None:
+    """The widget's whole answer to the test question: the question and "Paris" in the
+    transcript, the bot speaking then listening again, its audio heard in the page."""
+    widget.wait_for(
+        lambda: (
+            "paris" in " ".join(t for who, t in widget.lines() if who == "bot").lower()
+            and widget.states()[-1] == "listening"
+        ),
+        within=ANSWER_WITHIN,
+        what='answer with "Paris"',
+    )
+    states = widget.states()
+    assert states[:2] == ["connecting", "listening"], states
+    assert "speaking" in states and states.index("speaking") < len(states) - 1, states
+    user = " ".join(t for who, t in widget.lines() if who == "user").lower()
+    assert "capital" in user and "france" in user, widget.lines()
+    assert [e for e in widget.events() if e.name == "first-audio"], "no bot audio in the page"
+    assert widget.error_line() == ""
+    assert widget.errors == []
+
+
+@pytest.mark.parametrize("transport", ["webrtc", "websocket"])
+def test_a_spoken_question_is_answered_in_the_widget(
+    app: VoiceApp, question_wav: Path, transport: str
+):
+    with chromium(question_wav) as browser:
+        widget = WidgetPage(browser.new_page())
+        widget.open(f"{app.http_url}/?transport={transport}")
+        widget.start_call()
+        answered(widget)
+        widget.end_call()
+
+    wait_for_no_sessions(app)
+
+
+def test_a_page_on_an_allowed_origin_embeds_the_widget_with_one_tag(
+    app: VoiceApp, question_wav: Path, site: tuple[Path, int]
+):
+    folder, port = site
+    tag = f'<script src="{app.http_url}/widget.js" data-transport="webrtc" async></script>'
+    page = embedding_page(folder, "embed.html", tag)
+
+    with chromium(question_wav) as browser:
+        widget = WidgetPage(browser.new_page())
+        widget.open(f"http://localhost:{port}/{page}")
+        widget.start_call()
+        answered(widget)
+        widget.end_call()
+
+    wait_for_no_sessions(app)
+
+
+def test_a_page_on_an_origin_not_allowed_gets_the_error_line_and_no_session(
+    app: VoiceApp, question_wav: Path, site: tuple[Path, int]
+):
+    folder, port = site
+    tag = f'<script src="{app.http_url}/widget.js" data-transport="webrtc" async></script>'
+    page = embedding_page(folder, "elsewhere.html", tag)
+
+    with chromium(question_wav) as browser:
+        widget = WidgetPage(browser.new_page())
+        widget.open(f"http://127.0.0.1:{port}/{page}")  # not localhost: another origin
+        widget.start_call()
+        widget.wait_for(lambda: widget.error_line(), within=20, what="error line")
+
+        assert UNREACHABLE in widget.error_line()
+        assert widget.states()[-1] == "ended"
+        assert widget.errors == []
+    assert live_sessions(app) == 0
+
+
+def test_with_the_server_down_the_error_line_shows_on_a_phone_sized_screen(
+    question_wav: Path, site: tuple[Path, int]
+):
+    folder, port = site
+    (folder / "widget.js").write_bytes(BUNDLE.read_bytes())
+    tag = '<script src="widget.js" data-server="http://127.0.0.1:9" async></script>'
+    page = embedding_page(folder, "down.html", tag)
+
+    with chromium(question_wav) as browser:
+        widget = WidgetPage(browser.new_page(viewport={"width": 375, "height": 667}))
+        widget.open(f"http://localhost:{port}/{page}")
+        widget.start_call()
+        widget.wait_for(lambda: widget.error_line(), within=20, what="error line")
+        panel = widget.page.locator("voice-assistant >> .panel").bounding_box()
+
+        assert UNREACHABLE in widget.error_line()
+        assert widget.errors == []
+        assert widget.page.locator("voice-assistant >> .call").inner_text() == "Start call"
+    assert panel is not None
+    assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 375
+    assert panel["y"] >= 0 and panel["y"] + panel["height"] <= 667
+
+
+def test_a_denied_microphone_says_so_and_starts_nothing_from_the_keyboard(
+    app: VoiceApp, site: tuple[Path, int]
+):
+    folder, port = site
+    tag = f'<script src="{app.http_url}/widget.js" data-transport="websocket" async></script>'
+    page = embedding_page(folder, "mic.html", tag)
+
+    with chromium(None) as browser:  # a microphone, but nobody allows it
+        widget = WidgetPage(browser.new_page())
+        widget.open(f"http://localhost:{port}/{page}")
+        keyboard = widget.page.keyboard
+        keyboard.press("Tab")  # the launcher is the page's only focusable control
+        assert (
+            widget.page.evaluate(
+                "document.activeElement.shadowRoot.activeElement.getAttribute('aria-label')"
+            )
+            == "Open the voice assistant"
+        )
+        keyboard.press("Enter")  # opens the panel; focus moves to Start call
+        keyboard.press("Enter")
+        widget.wait_for(lambda: widget.error_line(), within=20, what="error line")
+
+        assert MIC_DENIED in widget.error_line()
+        assert widget.errors == []
+    assert live_sessions(app) == 0
