@@ -9,7 +9,7 @@ from starlette.websockets import WebSocketDisconnect
 from voice.app import create_app
 from voice.llm_server import LlmEndpoint
 from voice.origins import OriginPolicy
-from voice.sessions import CLOSE_FORBIDDEN
+from voice.sessions import CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN_LATER
 from voice.settings import Settings
 
 ENDPOINT = LlmEndpoint(base_url="http://127.0.0.1:9/v1", api_key="k")
@@ -113,7 +113,11 @@ def test_the_websocket_takes_the_apps_own_origin_and_a_listed_one():
     settings = Settings(allowed_origins=(PORTAL,), max_sessions=1)
     client = TestClient(create_app(settings, ENDPOINT), base_url="http://voice.example")
 
+    # A phone stream waiting for its `start` holds the one slot, so an accepted websocket is
+    # closed with 1013 (no pipeline runs); a refused one never gets past the handshake.
     # TestClient's websockets say `Host: testserver` whatever the base URL.
-    for origin in (PORTAL, "http://testserver"):
-        with client.websocket_connect("/ws-client", headers={"origin": origin}) as ws:
-            ws.close()
+    with client.websocket_connect("/ws") as holder:
+        holder.send_text('{"event": "connected"}')
+        for origin in (PORTAL, "http://testserver"):
+            with client.websocket_connect("/ws-client", headers={"origin": origin}) as ws:
+                assert ws.receive()["code"] == CLOSE_TRY_AGAIN_LATER
