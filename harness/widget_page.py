@@ -65,10 +65,18 @@ class WidgetPage:
         return [e.detail["state"] for e in self.events() if e.name == "state"]
 
     def lines(self) -> list[tuple[str, str]]:
-        """The transcript as shown: (who, text) per line, who being user or bot."""
+        """The transcript as shown: (who, text) per line, who being user or bot; a bot line's
+        text is what it has spoken (not the words it shows dimmed, still to come)."""
         return [
-            (line.get_attribute("data-who") or "", line.inner_text())
-            for line in self.page.locator(f"{WIDGET} >> .transcript li[data-who]").all()
+            (who, text.strip())
+            for who, text in self.page.locator(f"{WIDGET} >> .transcript").evaluate(
+                """(list) => [...list.querySelectorAll("li[data-who]")].map((li) => [
+                    li.dataset.who,
+                    li.dataset.who === "bot"
+                      ? [...li.querySelectorAll(".spoken")].map((s) => s.textContent).join("")
+                      : li.textContent,
+                ])"""
+            )
         ]
 
     def error_line(self) -> str:

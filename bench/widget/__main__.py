@@ -7,7 +7,8 @@ Each trial opens the app's demo page in headless Chromium (Debian's, with a fake
 saying the test question between 2 s of silence), clicks Start call and times, in the page,
 the first bot audio the widget plays (its level meter's reading over -40 dBFS):
 - after the click (connecting, the question, the answer);
-- after the end of the question (the last microphone reading over -40 dBFS before it).
+- after the end of the question (the last microphone reading over -40 dBFS before it);
+and the click to connected (the bot ready: offer and answer, or the websocket, and RTVI).
 The app's own total for the same turn (caller silent -> bot audio out, from its `turn
 latency` log line) is beside it. Transports alternate trial by trial on one app, and the
 ratios compare them within the run. Not a test: it asserts nothing about speed.
@@ -34,6 +35,7 @@ ANSWER_WITHIN = 90.0
 FAKE_MIC_RATE = 48000
 METRICS = (
     ("click -> first audio", "afterClickMs"),
+    ("click -> connected", "connectMs"),
     ("question end -> first audio", "afterSpeechMs"),
     ("server: total", "serverTotalMs"),
 )
@@ -53,17 +55,32 @@ def trial(app: VoiceApp, wav: Path, transport: str, screenshot: Path | None) -> 
             what="first bot audio",
         )
         timing = next(e.detail for e in widget.events() if e.name == "first-audio")
-        if screenshot:
-            widget.wait_for(lambda: widget.lines()[-1][0] == "bot", 30, "the bot's words")
+        if screenshot:  # mid-answer: speaking, its words shown
+            words = widget.page.locator("voice-assistant >> li.bot span span")
+            widget.wait_for(
+                lambda: widget.states()[-1] == "speaking" and words.count() > 0, 30, "words"
+            )
+            widget.page.wait_for_timeout(300)  # the meter's transition
             widget.page.screenshot(path=str(screenshot))
         widget.wait_for(lambda: widget.states()[-1] == "listening", ANSWER_WITHIN, "answer end")
         answer = " ".join(text for who, text in widget.lines() if who == "bot")
+        at = {}
+        for event in widget.events():
+            if event.name == "state":
+                at.setdefault(event.detail["state"], event.at)
         widget.end_call()
     deadline = time.monotonic() + 30
     while len(turns := server_turns(app.log())) <= turns_before and time.monotonic() < deadline:
         time.sleep(0.05)
     server = turns[turns_before]["total_ms"] if len(turns) > turns_before else None
-    return {"transport": transport, **timing, "serverTotalMs": server, "answer": answer}
+    connect = round(at["listening"] - at["connecting"])
+    return {
+        "transport": transport,
+        **timing,
+        "connectMs": connect,
+        "serverTotalMs": server,
+        "answer": answer,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     if not transports or set(transports) - set(TRANSPORTS):
         parser.error(f"--transport takes {', '.join(TRANSPORTS)}")
 
+    from loguru import logger
+
+    logger.remove()  # Pipecat and the speech models log on import and load: not ours
+    logger.add(sys.stderr, level="WARNING")
     from harness.speech import QUESTION, speak
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-widget-"))
@@ -117,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = []
     base, *others = transports
     for other in others:
-        for label, key in METRICS[:2]:
+        for label, key in METRICS[:3]:
             a = [t[key] for t in trials if t["transport"] == base]
             b = [t[key] for t in trials if t["transport"] == other]
             lines.append(

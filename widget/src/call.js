@@ -40,8 +40,10 @@ export const MESSAGES = {
 /**
  * A call: `start()` connects, `end()` hangs up, `mute(bool)`. It reports through `on`:
  * `state(name)` (connecting, listening, thinking, speaking, ended), `user(text, final)`,
- * `bot(text)`, `level(0..1)`, `firstAudio({afterClickMs, afterSpeechMs})` once per turn, and
- * `error(message)`.
+ * `bot({spoken, upcoming, segment})` (RTVI `bot-output`: the words of a segment spoken so far
+ * and those about to be), `interrupted()` (the caller started talking: what the bot had not
+ * said yet never will be), `level(0..1)`, `firstAudio({afterClickMs, afterSpeechMs})` once
+ * per turn, and `error(message)`.
  */
 export class VoiceCall {
   constructor({ origin, transport, iceServers = [], on }) {
@@ -132,11 +134,12 @@ export class VoiceCall {
       enableCam: false,
       callbacks: {
         onBotReady: () => this._setState("listening"),
+        onUserStartedSpeaking: () => this.on.interrupted(),
         onUserStoppedSpeaking: () => this._setState("thinking"),
         onBotStartedSpeaking: () => this._setState("speaking"),
         onBotStoppedSpeaking: () => this._setState("listening"),
         onUserTranscript: (data) => this.on.user(data.text, data.final),
-        onBotOutput: (data) => data.spoken && this.on.bot(data.text),
+        onBotOutput: (data) => this._onBotOutput(data),
         onTrackStarted: (track, participant) => this._onTrack(track, participant),
         onError: (message) => this._fail(MESSAGES.failed, message),
         onDisconnected: () => this._onDisconnected(),
@@ -149,6 +152,17 @@ export class VoiceCall {
       return { webrtcRequestParams: { endpoint: `${this.origin}/api/offer` } };
     }
     return { wsUrl: `${this.origin.replace(/^http/, "ws")}/ws-client` };
+  }
+
+  _onBotOutput(data) {
+    if (data.will_be_spoken === false) return; // text for the screen only; a call has none
+    const spoken = data.spoken || data.spoken_status === "completed";
+    const progress = data.spoken_progress;
+    this.on.bot({
+      segment: data.segment_id,
+      spoken: spoken ? data.text : (progress?.accumulated_text ?? ""),
+      upcoming: spoken ? "" : (progress?.remaining_text ?? data.text),
+    });
   }
 
   _onTrack(track, participant) {

@@ -34,6 +34,8 @@ header h2 { font-size: 16px; margin: 0; flex: 1; }
 .transcript .user { align-self: flex-end; background: #2f6fed; color: #fff; }
 .transcript .user.interim { opacity: .7; }
 .transcript .bot { align-self: flex-start; background: #eef1f6; }
+.transcript .bot:not(:has(span span)) { display: none; }
+.transcript .upcoming { color: #8a909c; }
 .transcript .hint { align-self: center; color: #5f6673; font-size: 13px; background: none; }
 .error { margin: 0 14px 8px; padding: 8px 10px; border-radius: 8px; background: #fdecec;
   color: #8a1c1c; font-size: 14px; }
@@ -154,13 +156,27 @@ export class Panel {
     this._scroll();
   }
 
-  /** The bot's words as they are spoken, appended to its current reply. */
-  bot(text) {
+  /** The bot's words: each segment (a sentence) shown dimmed while it is still to be
+   * spoken, then solid once it has been; a segment's text replaces itself. */
+  bot({ segment, spoken, upcoming }) {
     if (this.current?.who !== "bot") this.current = this._line("bot");
-    const line = this.current;
-    line.finals = [line.finals, text.trim()].filter(Boolean).join(" ");
-    line.el.textContent = line.finals;
+    const line = this.current.el;
+    let part = segment === undefined ? null : line.querySelector(`[data-segment="${segment}"]`);
+    if (!part) {
+      part = document.createElement("span");
+      if (segment !== undefined) part.dataset.segment = String(segment);
+      line.append(part);
+    }
+    part.replaceChildren();
+    if (spoken) part.append(Object.assign(document.createElement("span"), { className: "spoken", textContent: `${spoken.trim()} ` }));
+    if (upcoming) part.append(Object.assign(document.createElement("span"), { className: "upcoming", textContent: `${upcoming.trim()} ` }));
     this._scroll();
+  }
+
+  /** The caller spoke over the bot: what it had not said yet goes. */
+  interrupted() {
+    if (this.current?.who !== "bot") return;
+    for (const upcoming of this.current.el.querySelectorAll(".upcoming")) upcoming.remove();
   }
 
   setLevel(level) {

@@ -5,7 +5,8 @@
 // data-ice-servers (comma-separated STUN/TURN URLs for WebRTC) and data-open (start open).
 //
 // The <voice-assistant> element it adds dispatches, bubbling out of its shadow root:
-// voice-assistant:state {state}, voice-assistant:transcript {who, text, final},
+// voice-assistant:state {state}, voice-assistant:transcript {who, text, final} (the bot's
+// once spoken),
 // voice-assistant:first-audio {afterClickMs, afterSpeechMs}, voice-assistant:error {message}.
 
 import { MESSAGES, TRANSPORTS, VoiceCall } from "./call.js";
@@ -57,10 +58,11 @@ class VoiceAssistant extends HTMLElement {
           panel.user(text, final);
           this._emit("transcript", { who: "user", text, final });
         },
-        bot: (text) => {
-          panel.bot(text);
-          this._emit("transcript", { who: "bot", text, final: true });
+        bot: (output) => {
+          panel.bot(output);
+          if (output.spoken) this._emit("transcript", { who: "bot", text: output.spoken, final: true });
         },
+        interrupted: () => panel.interrupted(),
         level: (level) => panel.setLevel(level),
         firstAudio: (timing) => this._emit("first-audio", timing),
         error: (message) => {
