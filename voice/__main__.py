@@ -2,8 +2,9 @@
 
 Start-up order: bind the port (so a busy port fails before anything else starts), start the
 bundled completions server unless `--llm-url` names one, load the local models, then serve.
-Ctrl-C or SIGTERM closes every websocket (code 1012), waits for the sessions to end (each
-closes its completion request, so the server kills that CLI), then stops the server child.
+Ctrl-C or SIGTERM closes every websocket (code 1012) and every WebRTC peer (the app's
+shutdown, so uvicorn runs with its lifespan on), waits for the sessions to end (each closes
+its completion request, so the server kills that CLI), then stops the server child.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ async def serve(settings: Settings, listener: socket.socket) -> int:
         server = _Server(
             uvicorn.Config(
                 create_app(settings, endpoint),
-                lifespan="off",
+                lifespan="on",  # runs the app's shutdown: open WebRTC peers are closed
                 log_level=settings.log_level.lower(),
                 access_log=False,
                 ws_max_size=_WS_MAX_MESSAGE_BYTES,

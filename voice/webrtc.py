@@ -36,6 +36,8 @@ from voice.transports import WEBSOCKET_RATES
 OFFER_PATH = "/api/offer"
 # A peer that has not connected (ICE and DTLS) this long after its offer is closed.
 CONNECT_TIMEOUT_SECS = 30.0
+# How long shutdown waits for closed peers' sessions to end before cancelling them.
+SHUTDOWN_WAIT_SECS = 5.0
 
 
 class BadOffer(ValueError):
@@ -95,7 +97,16 @@ def add_webrtc_routes(app: FastAPI, sessions: Sessions) -> None:
     app.add_api_route(f"/sessions/{{session_id}}{OFFER_PATH}", offer, methods=["POST"])
     app.add_api_route(f"/sessions/{{session_id}}{OFFER_PATH}", patch, methods=["PATCH"])
 
-    app.router.on_shutdown.append(handler.close)  # every peer still open
+    async def close_every_peer() -> None:
+        """On shutdown: close every open peer, and wait (bounded) for their sessions to end,
+        so nothing is left for the event loop's teardown to cancel."""
+        await handler.close()
+        if running:
+            _, late = await asyncio.wait(set(running), timeout=SHUTDOWN_WAIT_SECS)
+            for task in late:
+                task.cancel()
+
+    app.router.on_shutdown.append(close_every_peer)
 
 
 def parse_offer(body: bytes) -> SmallWebRTCRequest:

@@ -206,3 +206,24 @@ def test_a_denied_microphone_says_so_and_starts_nothing_from_the_keyboard(
         assert MIC_DENIED in widget.error_line()
         assert widget.errors == []
     assert live_sessions(app) == 0
+
+
+def test_an_app_stopped_mid_call_closes_the_webrtc_peer_and_exits(
+    tmp_path: Path, question_wav: Path
+):
+    """SIGTERM with a browser on a live WebRTC call: the app closes the peer, the widget says
+    the call was dropped, and the app exits 0 (it once waited out the peer's timeouts)."""
+    own_app = start_voice_app(tmp_path, module="harness.loopback_voice")
+    try:
+        with chromium(question_wav) as browser:
+            widget = WidgetPage(browser.new_page())
+            widget.open(f"{own_app.http_url}/?transport=webrtc")
+            widget.start_call()
+            widget.wait_for(lambda: "listening" in widget.states(), 30, "connected call")
+
+            assert own_app.stop(within=20) == 0, own_app.log()
+            widget.wait_for(lambda: widget.error_line(), within=20, what="error line")
+            assert "disconnected" in widget.error_line()
+            assert widget.errors == []
+    finally:
+        own_app.stop()
