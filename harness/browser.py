@@ -60,6 +60,18 @@ def chromium(wav: Path | None) -> Iterator[Browser]:
             browser.close()
 
 
+FAKE_MIC_RATE = 48000
+
+
+def question_wav(folder: Path) -> Path:
+    """The test question (`harness.speech.QUESTION`) with 2 s of silence either side, as a
+    fake microphone's file in `folder`."""
+    from harness.speech import QUESTION, speak
+
+    pcm = speak(QUESTION, FAKE_MIC_RATE)
+    return write_wav(folder / "question.wav", pcm, FAKE_MIC_RATE, pad_secs=2.0)
+
+
 def write_wav(path: Path, pcm: bytes, sample_rate: int, pad_secs: float = 1.0) -> Path:
     """16-bit mono `pcm` at `sample_rate` as a WAV file, with `pad_secs` of silence before and
     after (so a VAD sees the speech start and end)."""

@@ -35,8 +35,10 @@ class OriginPolicy:
         """Whether a request with these headers (over `scheme`: http, https, ws or wss) may
         go on: same-origin, a listed origin, or any origin when the list is empty."""
         origin = headers.get("origin", "")
-        if self.is_same_origin(origin, headers.get("host", ""), scheme):
-            return True
+        return self.is_same_origin(origin, headers.get("host", ""), scheme) or self.lists(origin)
+
+    def lists(self, origin: str) -> bool:
+        """Whether `origin` (another one than the app's) may connect."""
         return is_origin_allowed(origin, self.allowed)
 
     def is_cross_origin(self, headers: Mapping[str, str], scheme: str) -> bool:
@@ -61,7 +63,7 @@ def add_origin_checks(app: FastAPI, policy: OriginPolicy) -> None:
         if not policy.is_cross_origin(request.headers, request.url.scheme):
             return await call_next(request)
         origin = request.headers["origin"]
-        if not policy.allows(request.headers, request.url.scheme):
+        if not policy.lists(origin):
             if request.url.path.startswith(GUARDED_PREFIXES):
                 logger.warning(f"{request.url.path} refused: origin {origin!r} not allowed")
                 return JSONResponse(

@@ -25,14 +25,13 @@ from pathlib import Path
 from bench.report import machine_info, write_json
 from bench.stats import format_table, percentile, summarize
 from bench.voice.server_log import server_turns
-from harness.browser import chromium, write_wav
+from harness.browser import chromium, question_wav
 from harness.voice_app import VoiceApp, start_voice_app
 from harness.widget_page import WidgetPage
 from server.flags import positive_int
 
 TRANSPORTS = ("webrtc", "websocket")
 ANSWER_WITHIN = 90.0
-FAKE_MIC_RATE = 48000
 METRICS = (
     ("click -> first audio", "afterClickMs"),
     ("click -> connected", "connectMs"),
@@ -109,10 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 
     logger.remove()  # Pipecat and the speech models log on import and load: not ours
     logger.add(sys.stderr, level="WARNING")
-    from harness.speech import QUESTION, speak
-
     workdir = Path(tempfile.mkdtemp(prefix="bench-widget-"))
-    wav = write_wav(workdir / "question.wav", speak(QUESTION, FAKE_MIC_RATE), FAKE_MIC_RATE, 2.0)
+    wav = question_wav(workdir)
     app = start_voice_app(workdir, module="harness.loopback_voice")
     trials: list[dict] = []
     try:

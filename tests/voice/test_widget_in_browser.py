@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
-from harness.browser import CHROMIUM, chromium, write_wav
+from harness.browser import CHROMIUM, chromium, question_wav
 from harness.static_site import static_site
 from harness.voice_app import VoiceApp, start_voice_app
 from harness.widget_page import WidgetPage
@@ -31,7 +32,6 @@ if not CHROMIUM.exists():
     pytest.skip(reason, allow_module_level=True)
 
 ANSWER_WITHIN = 90.0  # generous: two cores shared with the rest of the suite
-FAKE_MIC_RATE = 48000
 # What the widget shows when it cannot reach the server (widget/src/call.js MESSAGES).
 UNREACHABLE = "can't be reached"
 MIC_DENIED = "Microphone access was denied"
@@ -57,13 +57,18 @@ def app(tmp_path_factory: pytest.TempPathFactory, site: tuple[Path, int]) -> Ite
     assert voice_app.stop() == 0, voice_app.log()
 
 
-@pytest.fixture(scope="module")
-def question_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", name="question_wav")
+def question_wav_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The test question with 2 s of silence either side, as the fake microphone's file."""
-    from harness.speech import QUESTION, speak
+    return question_wav(tmp_path_factory.mktemp("mic"))
 
-    path = tmp_path_factory.mktemp("mic") / "question.wav"
-    return write_wav(path, speak(QUESTION, FAKE_MIC_RATE), FAKE_MIC_RATE, pad_secs=2.0)
+
+def call_from(browser: Browser, url: str, **page_options: object) -> WidgetPage:
+    """Open `url` in a new page and start a call from its widget, as a visitor does."""
+    widget = WidgetPage(browser.new_page(**page_options))
+    widget.open(url)
+    widget.start_call()
+    return widget
 
 
 def live_sessions(app: VoiceApp) -> int:
@@ -113,9 +118,7 @@ def test_a_spoken_question_is_answered_in_the_widget(
     app: VoiceApp, question_wav: Path, transport: str
 ):
     with chromium(question_wav) as browser:
-        widget = WidgetPage(browser.new_page())
-        widget.open(f"{app.http_url}/?transport={transport}")
-        widget.start_call()
+        widget = call_from(browser, f"{app.http_url}/?transport={transport}")
         answered(widget)
         widget.end_call()
 
@@ -130,9 +133,7 @@ def test_a_page_on_an_allowed_origin_embeds_the_widget_with_one_tag(
     page = embedding_page(folder, "embed.html", tag)
 
     with chromium(question_wav) as browser:
-        widget = WidgetPage(browser.new_page())
-        widget.open(f"http://localhost:{port}/{page}")
-        widget.start_call()
+        widget = call_from(browser, f"http://localhost:{port}/{page}")
         answered(widget)
         widget.end_call()
 
@@ -147,9 +148,8 @@ def test_a_page_on_an_origin_not_allowed_gets_the_error_line_and_no_session(
     page = embedding_page(folder, "elsewhere.html", tag)
 
     with chromium(question_wav) as browser:
-        widget = WidgetPage(browser.new_page())
-        widget.open(f"http://127.0.0.1:{port}/{page}")  # not localhost: another origin
-        widget.start_call()
+        # The same files as localhost's, but 127.0.0.1 is another origin, not allowed.
+        widget = call_from(browser, f"http://127.0.0.1:{port}/{page}")
         widget.wait_for(lambda: widget.error_line(), within=20, what="error line")
 
         assert UNREACHABLE in widget.error_line()
@@ -167,9 +167,8 @@ def test_with_the_server_down_the_error_line_shows_on_a_phone_sized_screen(
     page = embedding_page(folder, "down.html", tag)
 
     with chromium(question_wav) as browser:
-        widget = WidgetPage(browser.new_page(viewport={"width": 375, "height": 667}))
-        widget.open(f"http://localhost:{port}/{page}")
-        widget.start_call()
+        phone = {"viewport": {"width": 375, "height": 667}}
+        widget = call_from(browser, f"http://localhost:{port}/{page}", **phone)
         widget.wait_for(lambda: widget.error_line(), within=20, what="error line")
         panel = widget.page.locator("voice-assistant >> .panel").bounding_box()
 
@@ -216,9 +215,7 @@ def test_an_app_stopped_mid_call_closes_the_webrtc_peer_and_exits(
     own_app = start_voice_app(tmp_path, module="harness.loopback_voice")
     try:
         with chromium(question_wav) as browser:
-            widget = WidgetPage(browser.new_page())
-            widget.open(f"{own_app.http_url}/?transport=webrtc")
-            widget.start_call()
+            widget = call_from(browser, f"{own_app.http_url}/?transport=webrtc")
             widget.wait_for(lambda: "listening" in widget.states(), 30, "connected call")
 
             assert own_app.stop(within=20) == 0, own_app.log()

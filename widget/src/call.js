@@ -28,7 +28,6 @@ export class CallError extends Error {}
 export const MESSAGES = {
   unreachable: "The assistant can't be reached right now. Check your connection and try again.",
   busy: "All of the assistant's lines are busy. Please try again in a minute.",
-  refused: "This site is not allowed to use the assistant.",
   micDenied:
     "Microphone access was denied. Allow the microphone for this site in your browser's " +
     "settings, then start the call again.",
@@ -99,7 +98,6 @@ export class VoiceCall {
     } catch {
       throw new CallError(MESSAGES.unreachable);
     }
-    if (response.status === 403) throw new CallError(MESSAGES.refused);
     if (!response.ok) throw new CallError(MESSAGES.unreachable);
     const { sessions } = await response.json();
     if (sessions && sessions.live >= sessions.limit) throw new CallError(MESSAGES.busy);

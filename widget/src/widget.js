@@ -9,7 +9,7 @@
 // once spoken),
 // voice-assistant:first-audio {afterClickMs, afterSpeechMs}, voice-assistant:error {message}.
 
-import { MESSAGES, TRANSPORTS, VoiceCall } from "./call.js";
+import { TRANSPORTS, VoiceCall } from "./call.js";
 import { Panel } from "./panel.js";
 
 const script = document.currentScript;
@@ -72,10 +72,7 @@ class VoiceAssistant extends HTMLElement {
       },
     });
     this.call = call;
-    call.start().catch((e) => {
-      console.warn("voice widget:", e);
-      panel.showError(MESSAGES.failed);
-    });
+    call.start(); // reports its own failures through on.error
   }
 
   _emit(name, detail) {
