@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from loguru import logger
@@ -18,6 +19,7 @@ from pipecat.workers.runner import WorkerRunner
 from voice.latency_log import log_turn_latency
 from voice.llm_server import LlmEndpoint
 from voice.service_factory import create_llm, create_stt, create_tts
+from voice.session_limit import end_after
 from voice.settings import Settings
 from voice.transports import WEBSOCKET_RATES, AudioRates
 from voice.turn_taking import user_turn_params
@@ -32,14 +34,15 @@ async def run_bot(
     rates: AudioRates = WEBSOCKET_RATES,
     before_output: Sequence[FrameProcessor] = (),
 ) -> None:
-    """Run one session's pipeline on `transport` until the client leaves or it goes idle.
+    """Run one session's pipeline on `transport` until the client leaves, it goes idle or it
+    reaches `--max-session-seconds`.
 
     The pipeline runs at `rates`; `before_output` go between the TTS and the output transport
-    (a phone call's marks)."""
+    (a phone call's marks). `runner_args.body` is what the portal said about the caller."""
     logger.info(f"starting session {runner_args.session_id}")
 
     stt = create_stt(settings)
-    llm = create_llm(settings, llm_endpoint)
+    llm = create_llm(settings, llm_endpoint, caller=runner_args.body or None)
     tts = create_tts(settings)
 
     context = LLMContext()
@@ -88,4 +91,10 @@ async def run_bot(
         handle_sigint=runner_args.handle_sigint, handle_sigterm=runner_args.handle_sigterm
     )
     await runner.add_workers(worker)
-    await runner.run()
+    limit = settings.max_session_seconds
+    time_limit = asyncio.create_task(end_after(worker, limit)) if limit else None
+    try:
+        await runner.run()
+    finally:
+        if time_limit:
+            time_limit.cancel()

@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from loguru import logger
 from pipecat.utils.security.allowed_origins import is_origin_allowed
+
+from voice.http_errors import json_error
 
 # Routes a refused origin gets 403 on (the websocket checks in its own route).
 GUARDED_PREFIXES = ("/api/offer", "/sessions/")
@@ -66,10 +67,7 @@ def add_origin_checks(app: FastAPI, policy: OriginPolicy) -> None:
         if not policy.lists(origin):
             if request.url.path.startswith(GUARDED_PREFIXES):
                 logger.warning(f"{request.url.path} refused: origin {origin!r} not allowed")
-                return JSONResponse(
-                    {"error": {"message": f"origin {origin} is not allowed", "status": 403}},
-                    status_code=403,
-                )
+                return json_error(403, f"origin {origin} is not allowed")
             return await call_next(request)  # no CORS headers: the browser hides the answer
         if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
             response: Response = Response(status_code=204)

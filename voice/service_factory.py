@@ -9,6 +9,8 @@ endpoint: the bundled completions server, a running one, or a hosted API via `--
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 from pipecat.services.llm_service import LLMService
 from pipecat.services.openai.llm import OpenAILLMService
@@ -16,7 +18,7 @@ from pipecat.services.stt_service import STTService
 from pipecat.services.tts_service import TTSService
 
 from voice.llm_server import LlmEndpoint
-from voice.prompt import SYSTEM_PROMPT
+from voice.prompt import system_prompt
 from voice.settings import Settings
 
 
@@ -45,13 +47,16 @@ def create_tts(settings: Settings) -> TTSService:
     return PiperTTSService()
 
 
-def create_llm(settings: Settings, endpoint: LlmEndpoint) -> LLMService:
-    """The LLM for one session, streaming from `endpoint`."""
+def create_llm(
+    settings: Settings, endpoint: LlmEndpoint, caller: Mapping[str, Any] | None = None
+) -> LLMService:
+    """The LLM for one session, streaming from `endpoint`, told what the portal said about
+    the `caller`."""
     return OpenAILLMService(
         api_key=endpoint.api_key or "none",  # never fall back to OPENAI_API_KEY
         base_url=endpoint.base_url,
         settings=OpenAILLMService.Settings(
-            model=settings.llm_model, system_instruction=SYSTEM_PROMPT
+            model=settings.llm_model, system_instruction=system_prompt(caller)
         ),
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from fastapi import WebSocket
 from loguru import logger
@@ -57,18 +58,20 @@ class Sessions:
 
     async def in_a_slot(
         self, websocket: WebSocket, what: str, run: Callable[[str], Awaitable[None]]
-    ) -> None:
-        """`run(session_id)` holding one session slot; with none free, close with 1013."""
+    ) -> bool:
+        """`run(session_id)` holding one session slot; with none free, close with 1013 and
+        return False."""
         if not self.slots.take():
             logger.warning(f"{what} refused: all {self.slots.limit} sessions in use")
             await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="too many sessions")
-            return
+            return False
         session_id = uuid.uuid4().hex[:12]
         try:
             with logger.contextualize(session=session_id):
                 await run(session_id)
         finally:
             self.slots.give_back()
+        return True
 
     async def run(
         self,
@@ -78,11 +81,15 @@ class Sessions:
         transport_type: str,
         rates: AudioRates,
         before_output: Sequence[FrameProcessor] = (),
+        body: dict[str, Any] | None = None,
     ) -> None:
         """Run the bot on `websocket` through `serializer` at `rates` until the session ends;
-        log why."""
+        log why. `body` is what the portal said about the caller (`POST /start`)."""
         runner_args = WebSocketRunnerArguments(
-            websocket=websocket, session_id=session_id, transport_type=transport_type
+            websocket=websocket,
+            session_id=session_id,
+            transport_type=transport_type,
+            body=body or {},
         )
         await self.run_on(
             lambda: session_transport(websocket, serializer, rates),

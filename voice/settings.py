@@ -38,6 +38,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     allow_unauthenticated: bool = False
+    api_key: str | None = field(default=None, repr=False)
+    start_rate_limit: int = 60
+    max_session_seconds: float = 3600.0
     allowed_origins: tuple[str, ...] = ()
     max_sessions: int = 8
     llm_url: str | None = None
@@ -106,6 +109,25 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "/ws-client, and no CORS headers; the app's own pages always may; empty allows any",
     ),
     (
+        "--api-key",
+        str,
+        "operator key: turns auth on. POST /start then needs it (Authorization: Bearer), and "
+        "every channel opens only with a session token /start minted; set it by the variable "
+        "(a flag shows in ps); default none: no auth, loopback hosts only",
+    ),
+    (
+        "--start-rate-limit",
+        positive_int,
+        "POST /start requests a minute from one client address, in bursts of as many; more "
+        "get 429 with Retry-After (default %(default)s)",
+    ),
+    (
+        "--max-session-seconds",
+        non_negative_float,
+        "longest a session may last: then the bot says goodbye and ends it; 0 for no limit "
+        "(default %(default)s)",
+    ),
+    (
         "--max-sessions",
         positive_int,
         "voice sessions served at once; more are refused with close code 1013 "
@@ -159,9 +181,10 @@ _OPTIONS: list[tuple[str, object, str]] = [
     (
         "--session-secret",
         str,
-        "HMAC secret that signs session tokens (a phone stream's /ws/<token>); share it across "
-        "instances behind one load balancer (set it by the variable: a flag shows in ps); "
-        "default: random per process",
+        "HMAC secret that signs session tokens (from POST /start, and a phone stream's "
+        "/ws/<token>); share it across instances behind one load balancer, or a token one "
+        "mints fails on the others (set it by the variable: a flag shows in ps); default: "
+        "random per process",
     ),
     (
         "--ice-servers",
@@ -225,10 +248,10 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     parser = build_parser()
     env_args = argv_from_env(parser, environ, ENV_PREFIX)
     args = parser.parse_args([*env_args, *argv])
-    if not args.allow_unauthenticated and not is_loopback(args.host):
+    if not args.api_key and not args.allow_unauthenticated and not is_loopback(args.host):
         parser.error(
-            f"refusing to serve {args.host}: the voice endpoint has no authentication; "
-            "pass --allow-unauthenticated to do so anyway"
+            f"refusing to serve {args.host} without authentication: set VOICE_API_KEY (or "
+            "--api-key), or pass --allow-unauthenticated to let anyone who reaches the port in"
         )
     keys = {service: environ.get(var) or None for service, var in _KEY_VARIABLES.items()}
     for service in (args.stt, args.tts):
@@ -242,6 +265,9 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         host=args.host,
         port=args.port,
         allow_unauthenticated=args.allow_unauthenticated,
+        api_key=args.api_key or None,
+        start_rate_limit=args.start_rate_limit,
+        max_session_seconds=args.max_session_seconds,
         allowed_origins=origins if isinstance(origins, tuple) else _origin_list(origins),
         max_sessions=args.max_sessions,
         llm_url=args.llm_url or None,

@@ -8,6 +8,11 @@ ICE candidates to one. Each new peer is one voice session: it takes a slot from 
 `--max-sessions` as the websockets (429 when none is free) and runs the same pipeline, with
 the RTVI data channel, until the peer closes. Bad input is a 400 with a JSON error, and
 nothing is left running.
+
+With auth on (`voice.access`) a new peer needs a session token for "webrtc": in the path
+(`/sessions/<token>/api/offer`, the offer URL `POST /start` returns), or as
+`Authorization: Bearer`; else 401. A renegotiation or a PATCH for a live peer needs the token
+that opened it (checked, not spent again).
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from pipecat.transports.smallwebrtc.request_handler import (
 )
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
+from voice.access import Access, token_of
+from voice.http_errors import json_error
+from voice.session_token import Grant, TokenRefused
 from voice.sessions import Sessions
 from voice.transports import WEBSOCKET_RATES
 
@@ -44,7 +52,7 @@ class BadOffer(ValueError):
     """A request to /api/offer this app cannot take; the message says why."""
 
 
-def add_webrtc_routes(app: FastAPI, sessions: Sessions) -> None:
+def add_webrtc_routes(app: FastAPI, sessions: Sessions, access: Access) -> None:
     """Add `POST` and `PATCH /api/offer` (and their `/sessions/{id}/api/offer` forms).
 
     The app's peers gather candidates through `--ice-servers` (STUN/TURN); with none, they
@@ -52,44 +60,76 @@ def add_webrtc_routes(app: FastAPI, sessions: Sessions) -> None:
     ice_servers = [IceServer(**server) for server in sessions.settings.ice_servers]
     handler = SmallWebRTCRequestHandler(ice_servers=ice_servers or None)
     running: set[asyncio.Task[None]] = set()
+    owners: dict[str, str] = {}  # a live peer's pc_id -> the jti of the token that opened it
+
+    def owns(request: Request, in_path: str | None, pc_id: str) -> str | None:
+        """Why this request may not touch live peer `pc_id`, or None if it may."""
+        if not access.on:
+            return None
+        try:
+            grant = access.tokens.verify(token_of(request.headers, {}, in_path), "webrtc")
+        except TokenRefused as e:
+            return f"its session token is {e}"
+        return None if owners.get(pc_id) == grant.jti else "its token did not open this peer"
 
     async def offer(request: Request, session_id: str | None = None) -> JSONResponse:
         try:
             offered = parse_offer(await request.body())
         except BadOffer as e:
-            return _error(400, str(e))
+            return json_error(400, str(e))
         if offered.pc_id and offered.pc_id in handler._pcs_map:  # renegotiation: same session
+            if refusal := owns(request, session_id, offered.pc_id):
+                return _unauthorized(f"renegotiation refused: {refusal}")
             return await _answer(handler, offered, _no_new_peer)
+        try:
+            grant = access.admit(token_of(request.headers, {}, session_id), "webrtc")
+        except TokenRefused as e:
+            return _unauthorized(f"webrtc offer refused: its session token is {e}")
         if not sessions.slots.take():
             logger.warning(f"webrtc offer refused: all {sessions.slots.limit} sessions in use")
-            return _error(429, f"all {sessions.slots.limit} voice sessions are in use; retry later")
+            _release(grant)
+            return json_error(
+                429, f"all {sessions.slots.limit} voice sessions are in use; retry later"
+            )
         taken = True
-        sid = session_id or uuid.uuid4().hex[:12]
+        sid = _session_id(session_id, grant)
 
         async def start(connection: SmallWebRTCConnection) -> None:
             nonlocal taken
             taken = False  # the session gives the slot back when it ends
+            pc_id = connection.pc_id
+            # The caller's context comes from the portal, through a token; never the browser.
+            offered.request_data = grant.body if grant else {}
+            if grant:
+                owners[pc_id] = grant.jti
             task = asyncio.create_task(_session(sessions, connection, offered, sid))
             running.add(task)
-            task.add_done_callback(running.discard)
+            task.add_done_callback(lambda task: (running.discard(task), owners.pop(pc_id, None)))
 
         try:
             return await _answer(handler, offered, start)
         finally:
             if taken:  # no session started: the offer failed
                 sessions.slots.give_back()
+                _release(grant)
 
-    async def patch(request: Request) -> JSONResponse:
+    def _release(grant: Grant | None) -> None:
+        if grant:
+            access.tokens.release(grant)
+
+    async def patch(request: Request, session_id: str | None = None) -> JSONResponse:
         try:
             candidates = parse_patch(await request.body())
         except BadOffer as e:
-            return _error(400, str(e))
+            return json_error(400, str(e))
         if candidates.pc_id not in handler._pcs_map:
-            return _error(400, f"no peer connection {candidates.pc_id!r}")
+            return json_error(400, f"no peer connection {candidates.pc_id!r}")
+        if refusal := owns(request, session_id, candidates.pc_id):
+            return _unauthorized(f"ICE candidates refused: {refusal}")
         try:
             await handler.handle_patch_request(candidates)
         except ValueError as e:
-            return _error(400, f"a candidate that is not ICE: {e}")
+            return json_error(400, f"a candidate that is not ICE: {e}")
         return JSONResponse({"status": "success"})
 
     app.add_api_route(OFFER_PATH, offer, methods=["POST"])
@@ -172,7 +212,7 @@ async def _answer(
         answer = await handler.handle_web_request(offered, start)
     except Exception as e:  # aiortc's SDP parser raises whatever it meets
         logger.warning(f"webrtc offer refused: {e!r}")
-        return _error(400, f"the offer could not be answered: {e}")
+        return json_error(400, f"the offer could not be answered: {e}")
     return JSONResponse(answer)
 
 
@@ -218,5 +258,16 @@ async def _close_unless_connected(connection: SmallWebRTCConnection, session_id:
         await connection.disconnect()
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "status": status}}, status_code=status)
+def _session_id(in_path: str | None, grant: Grant | None) -> str:
+    """The session's id: the token's id; the path's when it is a plain id, not a token (which
+    must not reach the logs); else a new one."""
+    if grant:
+        return grant.jti
+    if in_path and "." not in in_path and len(in_path) <= 64:
+        return in_path
+    return uuid.uuid4().hex[:12]
+
+
+def _unauthorized(reason: str) -> JSONResponse:
+    logger.warning(reason)
+    return json_error(401, reason, {"WWW-Authenticate": "Bearer"})

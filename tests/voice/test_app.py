@@ -39,6 +39,8 @@ def test_status_follows_the_runner_route():
             "providers": ["twilio", "telnyx", "plivo"],
         },
         "sessions": {"live": 0, "limit": 3},
+        "start": "POST /start",
+        "auth": "none",
     }
 
 

@@ -38,3 +38,13 @@ def test_an_endpoint_without_a_key_never_gets_openais():
     llm = create_llm(Settings(), LlmEndpoint(base_url="http://127.0.0.1:9/v1", api_key=None))
 
     assert llm._client.api_key == "none"
+
+
+def test_the_llm_is_told_what_the_portal_said_about_the_caller():
+    endpoint = LlmEndpoint(base_url="http://127.0.0.1:9/v1", api_key="secret")
+
+    llm = create_llm(Settings(), endpoint, caller={"visitor": "Ann Lee", "plan": "gold"})
+
+    instruction = llm._settings.system_instruction
+    assert instruction.startswith(SYSTEM_PROMPT)
+    assert instruction.endswith('{"visitor": "Ann Lee", "plan": "gold"}')

@@ -1,4 +1,5 @@
-"""Session tokens: signed, expiring, one-time, and readable by Pipecat's runner."""
+"""Session tokens: signed, expiring, one-time, carrying the portal's body, and readable by
+Pipecat's runner."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 import pytest
 
-from voice.session_token import SessionTokens
+from voice.session_token import MAX_TOKEN_CHARS, SessionTokens, TokenRefused
 
 
 class Clock:
@@ -18,12 +19,30 @@ class Clock:
         return self.now
 
 
-def test_a_token_opens_one_session():
-    tokens = SessionTokens(b"s" * 32, ttl=60)
-    token = tokens.mint("phone")
+def refusal(tokens: SessionTokens, token: str, use: str) -> str:
+    with pytest.raises(TokenRefused) as refused:
+        tokens.redeem(token, use)
+    return str(refused.value)
 
-    assert tokens.redeem(token, "phone") is None
-    assert tokens.redeem(token, "phone") == "already used"
+
+def test_a_token_opens_one_session_and_carries_its_body():
+    tokens = SessionTokens(b"s" * 32, ttl=60)
+    token = tokens.mint("websocket", {"visitor": "Ann Lee", "plan": "gold"})
+
+    grant = tokens.redeem(token, "websocket")
+
+    assert grant.use == "websocket"
+    assert grant.body == {"visitor": "Ann Lee", "plan": "gold"}
+    assert refusal(tokens, token, "websocket") == "already used"
+
+
+def test_a_released_token_may_be_used_again():
+    tokens = SessionTokens(b"s" * 32, ttl=60)
+    token = tokens.mint("webrtc")
+
+    tokens.release(tokens.redeem(token, "webrtc"))
+
+    assert tokens.redeem(token, "webrtc").use == "webrtc"
 
 
 @pytest.mark.parametrize(
@@ -33,19 +52,27 @@ def test_a_token_opens_one_session():
         (lambda t: "x" + t, "not signed by this deployment"),
         (lambda t: t.split(".")[0], "not signed by this deployment"),
         (lambda t: "", "not signed by this deployment"),
+        (lambda t: "a" * (MAX_TOKEN_CHARS + 1), f"over {MAX_TOKEN_CHARS} characters"),
     ],
 )
 def test_a_forged_token_is_refused(tamper, why):
     tokens = SessionTokens(b"s" * 32, ttl=60)
 
-    assert tokens.redeem(tamper(tokens.mint("phone")), "phone") == why
+    assert refusal(tokens, tamper(tokens.mint("phone")), "phone") == why
+
+
+def test_a_signed_payload_that_is_not_a_token_is_refused():
+    tokens = SessionTokens(b"s" * 32, ttl=60)
+    payload = "bm90IGpzb24"  # base64url of "not json"
+
+    assert refusal(tokens, f"{payload}.{tokens._sign(payload)}", "phone") == "a malformed payload"
 
 
 def test_another_deployments_token_is_refused_and_a_shared_secret_is_accepted():
     ours, theirs, twin = (SessionTokens(s, ttl=60) for s in (b"a" * 32, b"b" * 32, b"a" * 32))
 
-    assert ours.redeem(theirs.mint("phone"), "phone") == "not signed by this deployment"
-    assert ours.redeem(twin.mint("phone"), "phone") is None
+    assert refusal(ours, theirs.mint("phone"), "phone") == "not signed by this deployment"
+    assert ours.redeem(twin.mint("phone"), "phone").use == "phone"
 
 
 def test_an_expired_token_or_one_for_another_use_is_refused():
@@ -54,19 +81,20 @@ def test_an_expired_token_or_one_for_another_use_is_refused():
     old, other = tokens.mint("phone"), tokens.mint("webrtc")
     clock.now += 61
 
-    assert tokens.redeem(old, "phone") == "expired"
+    assert refusal(tokens, old, "phone") == "expired"
+    assert tokens.verify(old, "phone").use == "phone"  # still ours, for a live session's use
     clock.now -= 61
-    assert tokens.redeem(other, "phone") == "for 'webrtc', not 'phone'"
+    assert refusal(tokens, other, "phone") == "for 'webrtc', not 'phone'"
 
 
 def test_redeemed_ids_are_forgotten_once_expired():
     clock = Clock()
     tokens = SessionTokens(b"s" * 32, ttl=60, clock=clock)
     for _ in range(100):
-        assert tokens.redeem(tokens.mint("phone"), "phone") is None
+        tokens.redeem(tokens.mint("phone"), "phone")
     clock.now += 120
 
-    assert tokens.redeem(tokens.mint("phone"), "phone") is None
+    tokens.redeem(tokens.mint("phone"), "phone")
     assert len(tokens._redeemed) == 1
 
 
@@ -84,7 +112,7 @@ def test_the_runner_reads_our_tokens_and_we_read_its(tmp_path):
     tokens = SessionTokens(b"r" * 32, ttl=60)
 
     out = subprocess.run(
-        [sys.executable, "-c", RUNNER_CHECK, tokens.mint("phone")],
+        [sys.executable, "-c", RUNNER_CHECK, tokens.mint("phone", {"visitor": "Ann"})],
         capture_output=True,
         text=True,
         check=True,
@@ -92,4 +120,4 @@ def test_the_runner_reads_our_tokens_and_we_read_its(tmp_path):
     ).stdout.split()
 
     assert out[0] == "accepted"
-    assert tokens.redeem(out[1], "phone") is None
+    assert tokens.redeem(out[1], "phone").body == {}

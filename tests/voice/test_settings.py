@@ -36,7 +36,7 @@ def test_refuses_a_public_host_without_opting_in(capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit):
         load_settings(["--host=0.0.0.0"], {})
 
-    assert "no authentication" in capsys.readouterr().err
+    assert "without authentication: set VOICE_API_KEY" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

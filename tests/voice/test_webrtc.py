@@ -37,6 +37,14 @@ async def an_offer() -> tuple[RTCPeerConnection, dict]:
     return peer, {"sdp": offer.sdp, "type": offer.type, "requestData": {"who": "test"}}
 
 
+async def connected(peer: RTCPeerConnection, within: float = 10.0) -> None:
+    """Wait for ICE and DTLS over loopback to connect `peer`."""
+    deadline = time.monotonic() + within
+    while peer.connectionState != "connected":
+        assert time.monotonic() < deadline, f"still {peer.connectionState} after {within:g} s"
+        await asyncio.sleep(0.1)
+
+
 async def live_sessions(client: TestClient, *, settle_at: int, within: float = 10.0) -> int:
     """The app's live session count, once it is `settle_at` or `within` seconds have passed."""
     deadline = time.monotonic() + within
@@ -62,11 +70,7 @@ def test_an_offer_gets_an_answer_and_a_session_until_the_peer_leaves(client: Tes
         assert answer["type"] == "answer" and answer["pc_id"]
         assert "m=audio" in answer["sdp"]
         await peer.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
-        for _ in range(100):  # ICE and DTLS over loopback
-            if peer.connectionState == "connected":
-                break
-            await asyncio.sleep(0.1)
-        assert peer.connectionState == "connected"
+        await connected(peer)
         assert client.get("/status").json()["sessions"]["live"] == 1
 
         # The limit is one: a second peer is refused, with a JSON error.
@@ -147,3 +151,41 @@ def test_an_offer_for_a_live_peer_renegotiates_it_in_the_same_session(client: Te
         await peer.close()
 
     asyncio.run(scenario())
+
+
+def test_with_auth_a_peer_opens_with_the_offer_url_start_gave_and_only_once():
+    settings = Settings(max_sessions=2, api_key="operator-key")
+    key = {"authorization": "Bearer operator-key"}
+
+    async def scenario(client: TestClient) -> None:
+        started = client.post("/start", json={"transport": "webrtc"}, headers=key).json()
+        offer_url = started["webrtcRequestParams"]["endpoint"].removeprefix("http://testserver")
+        peer, offer = await an_offer()
+        answered = client.post(offer_url, json=offer)
+        assert answered.status_code == 200, answered.text
+        answer = answered.json()
+        await peer.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        await connected(peer)
+
+        other, second = await an_offer()
+        reused = client.post(offer_url, json=second)
+        assert reused.status_code == 401 and "already used" in reused.text
+        await other.close()
+
+        # Within the session: its own token renegotiates and trickles; another's does not.
+        await peer.setLocalDescription(await peer.createOffer())
+        again = {"sdp": peer.localDescription.sdp, "type": "offer", "pc_id": answer["pc_id"]}
+        stranger = client.post("/start", json={"transport": "webrtc"}, headers=key).json()
+        strangers_url = f"/sessions/{stranger['sessionId']}/api/offer"
+        patch = {"pc_id": answer["pc_id"], "candidates": []}
+        assert client.post(strangers_url, json=again).status_code == 401
+        assert client.patch(strangers_url, json=patch).status_code == 401
+        assert client.patch("/api/offer", json=patch).status_code == 401
+        assert client.patch(offer_url, json=patch).status_code == 200
+        assert client.post(offer_url, json=again).status_code == 200
+        assert client.get("/status").json()["sessions"]["live"] == 1
+        await peer.close()
+        assert await live_sessions(client, settle_at=0) == 0
+
+    with TestClient(create_app(settings, ENDPOINT)) as client:
+        asyncio.run(scenario(client))

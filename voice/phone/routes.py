@@ -3,10 +3,13 @@
 `POST /` is the provider's call webhook: it answers with the provider's XML (`webhook`)
 pointing the call's media stream at `/ws`. `/ws` carries the call (`call`), any provider.
 
-With `TWILIO_AUTH_TOKEN` set the phone routes are locked to Twilio: a webhook without a valid
-`X-Twilio-Signature` gets 403, the stream URL it answers with carries a one-time session
-token (`/ws/<token>`), and `/ws` without a valid one is closed with 4003. Without it anyone
-who can reach the app can place a call, and start-up says so.
+With `TWILIO_AUTH_TOKEN` set the webhook is locked to Twilio: a request without a valid
+`X-Twilio-Signature` gets 403, and the stream URL it answers with carries a one-time session
+token (`/ws/<token>`). With it or with `--api-key` (auth on), `/ws` opens only with such a
+token, else it is closed with 4003; with auth on and no `TWILIO_AUTH_TOKEN`, no webhook can be
+checked, so `POST /` is refused and calls get their stream URL from `POST /start` (an
+operator's backend answering Telnyx or Plivo). With neither, anyone who can reach the app can
+place a call, and start-up says so.
 """
 
 from __future__ import annotations
@@ -16,21 +19,23 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request, Response, WebSocket
 from loguru import logger
 
+from voice.access import Access
 from voice.phone import call as phone_call
 from voice.phone import signature, webhook
 from voice.phone.marks import PlaybackMarks
-from voice.session_token import SessionTokens
+from voice.session_token import TokenRefused
 from voice.sessions import CLOSE_FORBIDDEN, CLOSE_POLICY_VIOLATION, Sessions
 from voice.transports import PHONE_RATES
 
 TOKEN_USE = "phone"
 
 
-def add_phone_routes(app: FastAPI, sessions: Sessions, tokens: SessionTokens) -> None:
+def add_phone_routes(app: FastAPI, sessions: Sessions, access: Access) -> None:
     """Add `POST /`, `/ws` and `/ws/{token}` to `app`."""
     settings = sessions.settings
     locked = bool(settings.twilio_auth_token)
-    _log_how_calls_are_let_in(sessions)
+    unverifiable = access.on and not locked  # auth on, but no webhook can be checked
+    _log_how_calls_are_let_in(sessions, access)
 
     @app.post("/")
     async def call_webhook(request: Request) -> Response:
@@ -38,6 +43,13 @@ def add_phone_routes(app: FastAPI, sessions: Sessions, tokens: SessionTokens) ->
 
         With `TWILIO_AUTH_TOKEN` set, a request without Twilio's valid signature gets 403.
         """
+        if unverifiable:
+            logger.warning("call webhook refused: auth is on and TWILIO_AUTH_TOKEN is not set")
+            return Response(
+                "POST / cannot check this webhook: auth is on (--api-key) and TWILIO_AUTH_TOKEN "
+                "is not set; get the call's stream URL from POST /start",
+                status_code=403,
+            )
         fields = parse_qsl((await request.body()).decode("utf-8", "replace"), True)
         if locked:
             path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -50,7 +62,7 @@ def add_phone_routes(app: FastAPI, sessions: Sessions, tokens: SessionTokens) ->
                 return Response("invalid X-Twilio-Signature", status_code=403)
         form = dict(fields)
         provider = "twilio" if locked else webhook.provider_of(form, settings.telephony)
-        token = tokens.mint(TOKEN_USE) if locked else ""
+        token = access.tokens.mint(TOKEN_USE) if locked else ""
         url = webhook.stream_url(settings.public_url, request.headers, request.url.scheme, token)
         parameters = {k: form[k] for k in webhook.CALL_PARAMETERS if k in form}
         call_id = form.get("CallSid") or form.get("CallUUID") or "?"
@@ -69,13 +81,14 @@ def add_phone_routes(app: FastAPI, sessions: Sessions, tokens: SessionTokens) ->
         await _stream(websocket, token)
 
     async def _stream(websocket: WebSocket, token: str | None) -> None:
-        if locked:
-            refusal = tokens.redeem(token, TOKEN_USE) if token else "no session token"
-            if refusal:
-                logger.warning(f"call stream refused: its token is {refusal}")
-                await websocket.close(code=CLOSE_FORBIDDEN)
-                return
+        try:
+            grant = access.admit(token, TOKEN_USE)
+        except TokenRefused as e:
+            logger.warning(f"call stream refused: its session token is {e}")
+            await websocket.close(code=CLOSE_FORBIDDEN)
+            return
         await websocket.accept()
+        body = grant.body if grant else None
 
         async def call(session_id: str) -> None:
             try:
@@ -90,15 +103,21 @@ def add_phone_routes(app: FastAPI, sessions: Sessions, tokens: SessionTokens) ->
             )
             marks = PlaybackMarks(serializer)
             await sessions.run(
-                websocket, session_id, serializer, answered.provider, PHONE_RATES, [marks]
+                websocket, session_id, serializer, answered.provider, PHONE_RATES, [marks], body
             )
 
-        await sessions.in_a_slot(websocket, "call", call)
+        if not await sessions.in_a_slot(websocket, "call", call) and grant:
+            access.tokens.release(grant)  # refused as busy: the provider may retry
 
 
-def _log_how_calls_are_let_in(sessions: Sessions) -> None:
+def _log_how_calls_are_let_in(sessions: Sessions, access: Access) -> None:
     settings = sessions.settings
-    if not settings.twilio_auth_token:
+    if access.on and not settings.twilio_auth_token:
+        logger.info(
+            "phone calls: POST / is off (auth is on and TWILIO_AUTH_TOKEN is not set); a call "
+            "streams to the /ws/<token> URL that POST /start returns"
+        )
+    elif not settings.twilio_auth_token:
         logger.warning(
             "phone calls: POST / and /ws are unauthenticated (TWILIO_AUTH_TOKEN is not set): "
             "anyone who can reach this app can place a call"
