@@ -268,13 +268,22 @@ class PhoneCaller:
     @classmethod
     @contextlib.asynccontextmanager
     async def dial(
-        cls, http_url: str, *, provider: str = "twilio", form: dict[str, str] | None = None
+        cls,
+        http_url: str,
+        *,
+        provider: str = "twilio",
+        form: dict[str, str] | None = None,
+        stream_url: str | None = None,
     ):
         """Call the app at `http_url` as `provider`: webhook, stream, opening messages, then a
-        live line until the block ends (with a `stop`, as when the caller hangs up)."""
+        live line until the block ends (with a `stop`, as when the caller hangs up). With
+        `stream_url` (from `POST /start`) there is no webhook: the stream opens there."""
         dialect = DIALECTS[provider]
         form = form or dialect.new_call_form()
-        stream = parse_stream(await asyncio.to_thread(call_webhook, http_url, form))
+        if stream_url:
+            stream = Stream(url=stream_url, parameters={})
+        else:
+            stream = parse_stream(await asyncio.to_thread(call_webhook, http_url, form))
         async with connect(stream.url, max_size=None) as ws:
             caller = cls(ws, dialect, dialect.new_stream_id())
             caller._tasks.append(asyncio.create_task(caller._receive()))

@@ -14,7 +14,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from harness.http_json import post_json
 from harness.process_table import children, cmdline
 from server.parent_death import tied_to_parent
 
@@ -44,6 +46,16 @@ class VoiceApp:
         pids = [p for p in children(self.process.pid) if "-m server" in cmdline(p)]
         assert len(pids) == 1, f"expected one server child, found {pids}"
         return pids[0]
+
+    def start_session(
+        self, transport: str, key: str | None, body: dict | None = None
+    ) -> dict[str, Any]:
+        """`POST /start` for `transport` with the operator `key`: the app's answer."""
+        return post_json(
+            f"{self.http_url}/start",
+            {"transport": transport, "body": body or {}},
+            {"Authorization": f"Bearer {key}"} if key else {},
+        )
 
     def stop(self, sig: int = signal.SIGTERM, within: float = 30.0) -> int:
         """Send `sig`, wait for the app to exit, and return its exit code."""

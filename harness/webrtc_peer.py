@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fractions
-import json
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
 import aioice.ice
@@ -21,6 +19,8 @@ import av
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+
+from harness.http_json import post_json
 
 WEBRTC_RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms at 48 kHz, what a browser's Opus encoder takes
@@ -117,8 +117,9 @@ class WebRTCCaller:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def dial(cls, http_url: str):
-        """Offer at `http_url`'s `/api/offer`, connect, and hold the call until the block ends."""
+    async def dial(cls, http_url: str, offer_url: str | None = None):
+        """Offer at `http_url`'s `/api/offer` (or at `offer_url`, such as the one `POST /start`
+        answers), connect, and hold the call until the block ends."""
         peer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         microphone = Microphone()
         peer.addTrack(microphone)
@@ -132,7 +133,8 @@ class WebRTCCaller:
                 "type": peer.localDescription.type,
                 "requestData": {},
             }
-            answer = await asyncio.to_thread(_post_json, f"{http_url}/api/offer", offer)
+            url = offer_url or f"{http_url}/api/offer"
+            answer = await asyncio.to_thread(post_json, url, offer)
             await peer.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
             caller = cls(peer, microphone)
             track = await asyncio.wait_for(tracks.get(), 10)
@@ -183,14 +185,3 @@ class WebRTCCaller:
 
 def _rms(pcm: bytes) -> float:
     return float(np.sqrt(np.mean(np.frombuffer(pcm, np.int16) ** 2.0))) if pcm else 0.0
-
-
-def _post_json(url: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())

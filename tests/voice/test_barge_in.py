@@ -8,7 +8,6 @@ the caller interrupts: so the test can see that very process killed, not merely 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import signal
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.cli_records import cli_records, prompt
 from harness.phone_caller import PHONE_RATE, PhoneCaller
 from harness.pipecat_client import VoiceClient
 from harness.process_table import wait_until_gone
@@ -55,22 +55,6 @@ def app(
     )
     yield voice_app
     voice_app.stop()  # graceful, so its server child goes too; a no-op once stopped
-
-
-def cli_records(directory: Path) -> list[dict]:
-    """Every fake CLI record written so far (a record caught mid-write is skipped)."""
-    found = []
-    for path in directory.glob("*.json"):
-        try:
-            found.append(json.loads(path.read_text()))
-        except ValueError:
-            continue
-    return found
-
-
-def prompt(record: dict) -> str:
-    """The prompt a fake CLI process was given, or "" while it waits for one."""
-    return json.loads(record["stdin"])["message"]["content"] if record.get("stdin") else ""
 
 
 def serving(directory: Path, words: str) -> list[dict]:
