@@ -37,6 +37,8 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
     app = FastAPI(title="voice agent", docs_url=None, redoc_url=None, openapi_url=None)
     sessions = Sessions(settings, llm_endpoint)
     access = Access(settings)
+    if access.on:
+        logger.info("auth is on: POST /start with the operator key mints each session's token")
 
     origins = OriginPolicy(settings.allowed_origins)
     add_origin_checks(app, origins)

@@ -6,8 +6,9 @@ reaches the model's prompt; a token opens one session; without one nothing opens
 
 from __future__ import annotations
 
+import functools
 import urllib.error
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,14 @@ def app(
     assert voice_app.stop() == 0, voice_app.log()
 
 
+def refusal(request: Callable[[], object]) -> int:
+    """The HTTP status `request` is refused with (its response closed)."""
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        request()
+    refused.value.close()
+    return refused.value.code
+
+
 def prompts_with(records: Path, text: str) -> list[str]:
     return [p for p in map(prompt, cli_records(records)) if text in p]
 
@@ -81,9 +90,7 @@ async def test_a_webrtc_call_opens_at_the_offer_url_start_gave(app: VoiceApp):
 
     offer = {"sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", "type": "offer"}
     for url in (started["webrtcRequestParams"]["endpoint"], f"{app.http_url}/api/offer"):
-        with pytest.raises(urllib.error.HTTPError) as refused:  # used up; and no token
-            post_json(url, offer)
-        assert refused.value.code == 401
+        assert refusal(functools.partial(post_json, url, offer)) == 401  # used up; no token
 
 
 async def test_a_phone_call_streams_to_the_url_start_gave(app: VoiceApp):
@@ -97,10 +104,5 @@ async def test_a_phone_call_streams_to_the_url_start_gave(app: VoiceApp):
 
 
 def test_start_needs_the_key_and_the_webhook_is_off(app: VoiceApp):
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        app.start_session("websocket", "not-the-key")
-    assert refused.value.code == 401
-
-    with pytest.raises(urllib.error.HTTPError) as webhook:
-        call_webhook(app.http_url, DIALECTS["twilio"].new_call_form())
-    assert webhook.value.code == 403
+    assert refusal(lambda: app.start_session("websocket", "not-the-key")) == 401
+    assert refusal(lambda: call_webhook(app.http_url, DIALECTS["twilio"].new_call_form())) == 403

@@ -133,3 +133,11 @@ def test_bad_ice_servers_are_a_usage_error(value, message, capsys):
         load_settings(["--ice-servers", value], {})
 
     assert message in capsys.readouterr().err
+
+
+def test_an_operator_key_lets_a_public_host_serve_with_auth_on():
+    settings = load_settings(["--host=0.0.0.0"], {"VOICE_API_KEY": "k" * 32})
+
+    assert settings.api_key == "k" * 32
+    assert not settings.allow_unauthenticated
+    assert "k" * 32 not in repr(settings)

@@ -34,6 +34,7 @@ export const MESSAGES = {
   noMic: "No microphone was found. Connect one and try again.",
   dropped: "The call was disconnected.",
   failed: "The call could not be connected. Please try again.",
+  notAllowed: "This page is not allowed to call the assistant.",
 };
 
 /**
@@ -45,9 +46,10 @@ export const MESSAGES = {
  * per turn, and `error(message)`.
  */
 export class VoiceCall {
-  constructor({ origin, transport, iceServers = [], on }) {
+  constructor({ origin, transport, iceServers = [], startUrl = null, on }) {
     if (!TRANSPORTS.includes(transport)) throw new Error(`unknown transport ${transport}`);
     this.origin = origin;
+    this.startUrl = startUrl;
     this.kind = transport;
     this.iceServers = iceServers;
     this.on = on;
@@ -64,7 +66,8 @@ export class VoiceCall {
       await this._checkMicrophone();
       if (this.ended) return;
       this.client = this._client();
-      await this.client.connect(this._connectParams());
+      if (this.startUrl) await this._startAndConnect();
+      else await this.client.connect(this._connectParams());
       if (this.ended) return;
       this._watchLevels();
     } catch (e) {
@@ -99,8 +102,28 @@ export class VoiceCall {
       throw new CallError(MESSAGES.unreachable);
     }
     if (!response.ok) throw new CallError(MESSAGES.unreachable);
-    const { sessions } = await response.json();
+    const { sessions, auth } = await response.json();
     if (sessions && sessions.live >= sessions.limit) throw new CallError(MESSAGES.busy);
+    if (auth === "token" && !this.startUrl) {
+      console.warn("voice widget: the voice agent has auth on; give the script tag data-start");
+      throw new CallError(MESSAGES.notAllowed);
+    }
+  }
+
+  // The official client's start flow: POST {transport} to the portal's backend, which adds
+  // who the visitor is and answers with the voice agent's POST /start (a session token and
+  // where to connect), then connect with that answer.
+  async _startAndConnect() {
+    try {
+      await this.client.startBotAndConnect({
+        endpoint: this.startUrl,
+        requestData: { transport: this.kind },
+      });
+    } catch (e) {
+      if (e?.status === 429) throw new CallError(MESSAGES.busy);
+      if (e?.status === 401 || e?.status === 403) throw new CallError(MESSAGES.notAllowed);
+      throw e;
+    }
   }
 
   async _checkMicrophone() {
@@ -139,7 +162,9 @@ export class VoiceCall {
         onUserTranscript: (data) => this.on.user(data.text, data.final),
         onBotOutput: (data) => this._onBotOutput(data),
         onTrackStarted: (track, participant) => this._onTrack(track, participant),
-        onError: (message) => this._fail(MESSAGES.failed, message),
+        // While connecting, start() reports failures itself (a /start refusal as its own
+        // message); the client also rejects connect() for them.
+        onError: (message) => this.state !== "connecting" && this._fail(MESSAGES.failed, message),
         onDisconnected: () => this._onDisconnected(),
       },
     });

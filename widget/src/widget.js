@@ -2,7 +2,9 @@
 //   <script src="https://HOST/widget.js" data-transport="webrtc|websocket" async></script>
 // It talks to the voice agent at HOST (the script's own origin). Optional attributes:
 // data-server (the voice agent's origin, when the script is hosted elsewhere),
-// data-ice-servers (comma-separated STUN/TURN URLs for WebRTC) and data-open (start open).
+// data-ice-servers (comma-separated STUN/TURN URLs for WebRTC), data-open (start open) and
+// data-start (when the voice agent has auth on: the portal backend's URL that calls the
+// agent's POST /start with the operator key and answers with what it returned).
 //
 // The <voice-assistant> element it adds dispatches, bubbling out of its shadow root:
 // voice-assistant:state {state}, voice-assistant:transcript {who, text, final} (the bot's
@@ -22,6 +24,7 @@ const config = {
     .filter(Boolean)
     .map((urls) => ({ urls })),
   open: script?.hasAttribute("data-open") ?? false,
+  startUrl: script?.dataset.start ? new URL(script.dataset.start, location.href).href : null,
 };
 
 class VoiceAssistant extends HTMLElement {
@@ -48,6 +51,7 @@ class VoiceAssistant extends HTMLElement {
       origin: config.origin,
       transport: config.transport,
       iceServers: config.iceServers,
+      startUrl: config.startUrl,
       on: {
         state: (state) => {
           panel.setState(state);
