@@ -133,8 +133,8 @@ async def serve() -> AsyncIterator[Callable[[Settings], object]]:
 def missing_dependency(reason: str) -> None:
     """Skip for lack of `reason` on a developer's machine; fail on CI, where it must be there."""
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: tests that need it must run)")
-    pytest.skip(reason)
+        pytest.fail(f"{reason} (CI=true: tests that need it must run)", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
 
 
 def _claude_version(binary: Path) -> str:

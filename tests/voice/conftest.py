@@ -1,10 +1,15 @@
-"""The gate in front of the speech model tests, and the test speech they share."""
+"""The gate in front of the speech model tests (and the browser ones), and the fixtures they
+share: the test speech, the fake CLI's records, another origin's pages."""
 
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from harness.static_site import static_site
+from tests.conftest import missing_dependency
 
 SPEECH_PACKAGES = (
     "pipecat",
@@ -43,3 +48,34 @@ def question_16k() -> bytes:
     from harness.speech import QUESTION, speak
 
     return speak(QUESTION, 16000)
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where each fake CLI process of the module's app writes `<pid>.json`: argv, pid, stdin,
+    `finished` (`FAKE_CLI_RECORD_DIR`; read with `harness.cli_records`)."""
+    return tmp_path_factory.mktemp("cli_records")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    """A folder of plain pages served on another port (another origin): the folder, the port."""
+    folder = tmp_path_factory.mktemp("site")
+    with static_site(folder) as port:
+        yield folder, port
+
+
+def require_chromium() -> None:
+    """Skip the calling test module when Debian's chromium is missing; fail it on CI."""
+    from harness.browser import CHROMIUM
+
+    if not CHROMIUM.exists():
+        missing_dependency(f"{CHROMIUM} is missing (apt-get install chromium; scripts/test does)")
+
+
+@pytest.fixture(scope="module", name="question_wav")
+def question_wav_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test question with 2 s of silence either side, as a fake microphone's file."""
+    from harness.browser import question_wav
+
+    return question_wav(tmp_path_factory.mktemp("mic"))

@@ -27,11 +27,6 @@ ANSWER_WITHIN = 60.0
 
 
 @pytest.fixture(scope="module")
-def records(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cli_records")
-
-
-@pytest.fixture(scope="module")
 def app(
     tmp_path_factory: pytest.TempPathFactory, fake_cli: Path, records: Path
 ) -> Iterator[VoiceApp]:

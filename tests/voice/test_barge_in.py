@@ -34,12 +34,6 @@ WORD_DELAY = 0.25  # seconds between the fake CLI's words: about 10 s for the wh
 
 
 @pytest.fixture(scope="module")
-def records(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where each fake CLI process writes `<pid>.json`: argv, pid, stdin, `finished`."""
-    return tmp_path_factory.mktemp("cli_records")
-
-
-@pytest.fixture(scope="module")
 def app(
     tmp_path_factory: pytest.TempPathFactory, fake_cli: Path, records: Path
 ) -> Iterator[VoiceApp]:

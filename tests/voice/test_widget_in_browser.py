@@ -10,7 +10,6 @@ origin: a plain page on `http://localhost:<site>` that embeds `widget.js` from t
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,30 +18,18 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from harness.browser import CHROMIUM, chromium, question_wav
-from harness.static_site import static_site
+from harness.browser import chromium
 from harness.voice_app import VoiceApp, start_voice_app
 from harness.widget_page import WidgetPage
+from tests.voice.conftest import require_chromium
 from voice.portal import BUNDLE
 
-if not CHROMIUM.exists():
-    reason = f"{CHROMIUM} is missing (apt-get install chromium; scripts/test does)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI=true: the browser tests must run", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
+require_chromium()
 
 ANSWER_WITHIN = 90.0  # generous: two cores shared with the rest of the suite
 # What the widget shows when it cannot reach the server (widget/src/call.js MESSAGES).
 UNREACHABLE = "can't be reached"
 MIC_DENIED = "Microphone access was denied"
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
-    """A folder of plain pages served on another port (another origin)."""
-    folder = tmp_path_factory.mktemp("site")
-    with static_site(folder) as port:
-        yield folder, port
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +42,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, site: tuple[Path, int]) -> Ite
     )
     yield voice_app
     assert voice_app.stop() == 0, voice_app.log()
-
-
-@pytest.fixture(scope="module", name="question_wav")
-def question_wav_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test question with 2 s of silence either side, as the fake microphone's file."""
-    return question_wav(tmp_path_factory.mktemp("mic"))
 
 
 def call_from(browser: Browser, url: str, **page_options: object) -> WidgetPage:

@@ -7,6 +7,7 @@ operator key for the signed-in visitor; the widget connects through the official
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -15,18 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.browser import CHROMIUM, chromium, question_wav
+from harness.browser import chromium
 from harness.cli_records import cli_records, prompt
-from harness.static_site import static_site
 from harness.voice_app import VoiceApp, start_voice_app
 from harness.widget_page import WidgetPage
 from server.parent_death import tied_to_parent
+from tests.voice.conftest import require_chromium
 
-if not CHROMIUM.exists():
-    reason = f"{CHROMIUM} is missing (apt-get install chromium; scripts/test does)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI=true: the browser tests must run", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
+require_chromium()
 
 ROOT = Path(__file__).parents[2]
 KEY = "operator-key-for-the-widget-test"
@@ -36,24 +33,9 @@ NOT_ALLOWED = "not allowed to call the assistant"  # widget/src/call.js MESSAGES
 
 @pytest.fixture(scope="module")
 def portal_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
-    """A folder of plain pages on another allowed origin, with no backend."""
-    folder = tmp_path_factory.mktemp("site")
-    with static_site(folder) as port:
-        yield folder, port
-
-
-@pytest.fixture(scope="module")
-def records(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cli_records")
 
 
 @pytest.fixture(scope="module")
@@ -99,11 +81,6 @@ def portal(app: VoiceApp, portal_port: int, tmp_path_factory: pytest.TempPathFac
     yield f"http://127.0.0.1:{portal_port}"
     process.terminate()
     process.wait(10)
-
-
-@pytest.fixture(scope="module", name="question_wav")
-def question_wav_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return question_wav(tmp_path_factory.mktemp("mic"))
 
 
 @pytest.mark.parametrize("transport", ["webrtc", "websocket"])
