@@ -72,10 +72,12 @@ def start_voice_app(
     module: str = "voice",
 ) -> VoiceApp:
     """Start `python -m voice --port=0 ARGS` and wait for the line that says where it listens.
+    Its call records go to `tmp_path/calls.db` unless `env` names another `VOICE_DB`.
 
     `module` runs it another way: `harness.loopback_voice` has its WebRTC peers on loopback."""
     out_path, log_path = tmp_path / "voice.out", tmp_path / "voice.log"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_")}
+    environ["VOICE_DB"] = str(tmp_path / "calls.db")  # the app's call records, its own
     environ.update(env or {})
     with out_path.open("wb") as out, log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -16,13 +16,15 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 from loguru import logger
 
 from server.port_holder import address_in_use
 from voice.app import create_app
+from voice.calls.store import CallStore, StoreError
 from voice.llm_server import BundledLlmServer, LlmEndpoint
 from voice.service_factory import preload_models
 from voice.settings import Settings, load_settings
@@ -30,6 +32,7 @@ from voice.settings import Settings, load_settings
 # The JS client sends 512-byte audio frames and small RTVI messages.
 _WS_MAX_MESSAGE_BYTES = 1024 * 1024
 _GRACEFUL_SHUTDOWN_SECS = 10
+_PURGE_EVERY_SECS = 3600
 _LOG_FORMAT = (
     "<green>{time:HH:mm:ss.SSS}</green> | <level>{level: <7}</level> | {extra[session]} | "
     "<cyan>{name}</cyan>:<cyan>{function}</cyan>:<cyan>{line}</cyan> - <level>{message}</level>"
@@ -81,8 +84,11 @@ async def serve(settings: Settings, listener: socket.socket) -> int:
     loop = asyncio.get_running_loop()
     main_task = asyncio.current_task()
     server: _Server | None = None
+    app = None
 
     def on_signal() -> None:
+        if app is not None:
+            app.state.sessions.shutting_down = True
         if server is None or not server.started:
             assert main_task is not None
             main_task.cancel()  # still starting: unwind, stopping what already started
@@ -103,10 +109,12 @@ async def serve(settings: Settings, listener: socket.socket) -> int:
             endpoint = await stack.enter_async_context(bundled)
         await preload_models(settings)
         logger.info(f"answering with {endpoint.base_url}, model {settings.llm_model}")
+        store = await stack.enter_async_context(call_store(settings)) if settings.record else None
         host, port = listener.getsockname()[:2]
+        app = create_app(settings, endpoint, store)
         server = _Server(
             uvicorn.Config(
-                create_app(settings, endpoint),
+                app,
                 lifespan="on",  # runs the app's shutdown: open WebRTC peers are closed
                 log_level=settings.log_level.lower(),
                 access_log=False,
@@ -124,6 +132,34 @@ async def serve(settings: Settings, listener: socket.socket) -> int:
         await server.serve(sockets=[listener])
     logger.info("voice app stopped")
     return 1 if died.is_set() else 0
+
+
+@contextlib.asynccontextmanager
+async def call_store(settings: Settings) -> AsyncIterator[CallStore]:
+    """The call records' store, open while the app serves; records past `--keep-calls-days`
+    are deleted now and every hour."""
+    try:
+        store = CallStore.open(settings.db)
+    except StoreError as e:
+        sys.exit(str(e))
+    logger.info(f"recording calls in {store.where} (browse them at /calls; --no-record: off)")
+
+    async def purge() -> None:
+        while True:
+            cutoff = time.time() - settings.keep_calls_days * 86400
+            with contextlib.suppress(Exception):
+                if gone := await store.purge(cutoff):
+                    logger.info(
+                        f"deleted {gone} call records older than {settings.keep_calls_days:g} days"
+                    )
+            await asyncio.sleep(_PURGE_EVERY_SECS)
+
+    purging = asyncio.create_task(purge())
+    try:
+        yield store
+    finally:
+        purging.cancel()
+        await store.close()
 
 
 def _watch(bundled: BundledLlmServer, server: _Server, died: asyncio.Event) -> asyncio.Task[int]:

@@ -6,7 +6,8 @@ phone routes (`POST /` for a provider's call webhook, `/ws` for the call's media
 `voice.phone.routes`), WebRTC at `/api/offer` (`voice.webrtc`), the portal widget and its
 demo page (`GET /widget.js`, `GET /`; `voice.portal`), and `GET /status`. `POST /start`
 mints the session tokens every channel opens with when auth is on (`voice.start`,
-`voice.access`). Which web origins may connect is `voice.origins`. Every session counts
+`voice.access`). Calls are recorded (`voice.calls`: `/api/calls`, the page at `/calls`).
+Which web origins may connect is `voice.origins`. Every session counts
 against one limit and runs the same pipeline (`voice.sessions`, `voice.bot`). The runner
 module itself is not imported: on import it loads `.env` over the environment and sets
 `ENV=local`, which a server must not.
@@ -18,6 +19,8 @@ from fastapi import FastAPI, WebSocket
 from loguru import logger
 
 from voice.access import Access, token_of
+from voice.calls.api import add_call_routes
+from voice.calls.store import CallStore
 from voice.llm_server import LlmEndpoint
 from voice.origins import OriginPolicy, add_origin_checks
 from voice.phone import webhook
@@ -32,10 +35,14 @@ from voice.webrtc import add_webrtc_routes
 from voice.wire_format import ClientFrameSerializer
 
 
-def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
-    """Build the app; each websocket session runs its own pipeline until it closes."""
+def create_app(
+    settings: Settings, llm_endpoint: LlmEndpoint, store: CallStore | None = None
+) -> FastAPI:
+    """Build the app; each session runs its own pipeline until it ends, and is recorded in
+    `store` when there is one (`/api/calls`, `/calls`)."""
     app = FastAPI(title="voice agent", docs_url=None, redoc_url=None, openapi_url=None)
-    sessions = Sessions(settings, llm_endpoint)
+    sessions = Sessions(settings, llm_endpoint, store)
+    app.state.sessions = sessions
     access = Access(settings)
     if access.on:
         logger.info("auth is on: POST /start with the operator key mints each session's token")
@@ -52,6 +59,7 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
             "websocket": "/ws-client",
             "webrtc": "/api/offer",
             "widget": "/widget.js",
+            "calls": "/calls" if store else None,
             "phone": {"webhook": "POST /", "websocket": "/ws", "providers": [*webhook.PROVIDERS]},
             "sessions": {"live": sessions.slots.live, "limit": sessions.slots.limit},
             "start": "POST /start",
@@ -62,6 +70,8 @@ def create_app(settings: Settings, llm_endpoint: LlmEndpoint) -> FastAPI:
     add_phone_routes(app, sessions, access)
     add_webrtc_routes(app, sessions, access)
     add_portal_routes(app)
+    if store:
+        add_call_routes(app, store, settings.admin_token)
 
     @app.websocket("/ws-client")
     async def websocket_client(websocket: WebSocket) -> None:

@@ -16,6 +16,7 @@ from pipecat.runner.types import RunnerArguments
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.workers.runner import WorkerRunner
 
+from voice.calls.recorder import HUNG_UP, IDLE, TIME_LIMIT, CallRecorder
 from voice.latency_log import log_turn_latency
 from voice.llm_server import LlmEndpoint
 from voice.service_factory import create_llm, create_stt, create_tts
@@ -33,12 +34,14 @@ async def run_bot(
     llm_endpoint: LlmEndpoint,
     rates: AudioRates = WEBSOCKET_RATES,
     before_output: Sequence[FrameProcessor] = (),
+    recorder: CallRecorder | None = None,
 ) -> None:
     """Run one session's pipeline on `transport` until the client leaves, it goes idle or it
     reaches `--max-session-seconds`.
 
     The pipeline runs at `rates`; `before_output` go between the TTS and the output transport
-    (a phone call's marks). `runner_args.body` is what the portal said about the caller."""
+    (a phone call's marks). `runner_args.body` is what the portal said about the caller.
+    `recorder`, when given, records the call's turns and why it ended."""
     logger.info(f"starting session {runner_args.session_id}")
 
     stt = create_stt(settings)
@@ -65,6 +68,8 @@ async def run_bot(
 
     latency = UserBotLatencyObserver()
     log_turn_latency(latency)
+    if recorder:
+        recorder.attach(user_aggregator, assistant_aggregator, latency)
 
     worker = PipelineWorker(
         pipeline,
@@ -85,14 +90,25 @@ async def run_bot(
     @transport.event_handler("on_client_disconnected")
     async def on_client_disconnected(transport: BaseTransport, client: object) -> None:
         logger.info("client disconnected")
+        ended(HUNG_UP)
         await worker.cancel()
+
+    @worker.event_handler("on_idle_timeout")
+    async def on_idle_timeout(worker: PipelineWorker) -> None:
+        ended(IDLE)
+
+    def ended(reason: str) -> None:
+        if recorder:
+            recorder.ended_because(reason)
 
     runner = WorkerRunner(
         handle_sigint=runner_args.handle_sigint, handle_sigterm=runner_args.handle_sigterm
     )
     await runner.add_workers(worker)
     limit = settings.max_session_seconds
-    time_limit = asyncio.create_task(end_after(worker, limit)) if limit else None
+    time_limit = (
+        asyncio.create_task(end_after(worker, limit, lambda: ended(TIME_LIMIT))) if limit else None
+    )
     try:
         await runner.run()
     finally:

@@ -6,6 +6,7 @@ so they share one limit and one way to start, log and end a session.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -18,6 +19,8 @@ from pipecat.serializers.base_serializer import FrameSerializer
 from pipecat.transports.base_transport import BaseTransport
 
 from voice.bot import run_bot
+from voice.calls.recorder import ERROR, CallRecorder
+from voice.calls.store import Call, CallStore
 from voice.llm_server import LlmEndpoint
 from voice.settings import Settings
 from voice.transports import AudioRates, session_transport
@@ -51,10 +54,14 @@ class SessionSlots:
 class Sessions:
     """Runs each accepted websocket's session in a slot, with this app's settings and LLM."""
 
-    def __init__(self, settings: Settings, llm_endpoint: LlmEndpoint):
+    def __init__(
+        self, settings: Settings, llm_endpoint: LlmEndpoint, store: CallStore | None = None
+    ):
         self.settings = settings
         self.llm_endpoint = llm_endpoint
         self.slots = SessionSlots(settings.max_sessions)
+        self.store = store  # where calls are recorded; None with --no-record
+        self.shutting_down = False  # set on SIGTERM: sessions ending now were ended by it
 
     async def in_a_slot(
         self, websocket: WebSocket, what: str, run: Callable[[str], Awaitable[None]]
@@ -82,6 +89,7 @@ class Sessions:
         rates: AudioRates,
         before_output: Sequence[FrameProcessor] = (),
         body: dict[str, Any] | None = None,
+        caller: str | None = None,
     ) -> None:
         """Run the bot on `websocket` through `serializer` at `rates` until the session ends;
         log why. `body` is what the portal said about the caller (`POST /start`)."""
@@ -97,6 +105,8 @@ class Sessions:
             rates,
             before_output,
             rejection=lambda: getattr(serializer, "rejection", None),
+            transport=transport_type,
+            caller=caller,
         )
 
     async def run_on(
@@ -106,10 +116,18 @@ class Sessions:
         rates: AudioRates,
         before_output: Sequence[FrameProcessor] = (),
         rejection: Callable[[], str | None] = lambda: None,
+        transport: str = "websocket",
+        caller: str | None = None,
     ) -> None:
         """Run the bot on the transport `make_transport` builds until the session ends; log
-        why (a client's rejected input, as `rejection` tells it, wins)."""
+        why (a client's rejected input, as `rejection` tells it, wins), and record the call
+        (over `transport`, from `caller` if the transport names one) unless recording is off."""
         reason = "client left or idle"
+        recorder = None
+        if self.store:
+            call = Call(runner_args.session_id, transport, caller, started=time.time())
+            recorder = CallRecorder(self.store, call)
+            await recorder.start()
         try:
             await run_bot(
                 make_transport(),
@@ -118,11 +136,18 @@ class Sessions:
                 llm_endpoint=self.llm_endpoint,
                 rates=rates,
                 before_output=before_output,
+                recorder=recorder,
             )
         except Exception as e:
             reason = f"error: {e!r}"
             logger.exception("session failed")
+            if recorder:
+                recorder.ended_because(ERROR, repr(e))
         finally:
             if rejected := rejection():
                 reason = f"bad client input: {rejected}"
+                if recorder:
+                    recorder.ended_because(ERROR, reason)
             logger.info(f"session {runner_args.session_id} ended ({reason})")
+            if recorder:
+                await recorder.finish(shutting_down=self.shutting_down)

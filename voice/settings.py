@@ -41,6 +41,10 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     start_rate_limit: int = 60
     max_session_seconds: float = 3600.0
+    db: str = "voice-calls.db"
+    record: bool = True
+    keep_calls_days: float = 30.0
+    admin_token: str | None = field(default=None, repr=False)
     allowed_origins: tuple[str, ...] = ()
     max_sessions: int = 8
     llm_url: str | None = None
@@ -126,6 +130,23 @@ _OPTIONS: list[tuple[str, object, str]] = [
         non_negative_float,
         "longest a session may last: then the bot says goodbye and ends it; 0 for no limit "
         "(default %(default)s)",
+    ),
+    (
+        "--db",
+        str,
+        "where call records go: an SQLite file (created if missing) or a postgresql:// URL "
+        "for several instances sharing one store (default %(default)s)",
+    ),
+    (
+        "--keep-calls-days",
+        positive_float,
+        "call records older than this many days are deleted (default %(default)s)",
+    ),
+    (
+        "--admin-token",
+        str,
+        "bearer token for the call records (/api/calls, /calls); set it by the variable (a "
+        "flag shows in ps); needed to serve a non-loopback host unless --no-record",
     ),
     (
         "--max-sessions",
@@ -234,6 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_env_options(parser, _OPTIONS, defaults, ENV_PREFIX)
     parser.add_argument(
+        "--no-record",
+        dest="record",
+        action="store_false",
+        default=True,
+        help="keep no call records (no transcripts, no per-turn latency stored) [VOICE_NO_RECORD]",
+    )
+    parser.add_argument(
         "--allow-unauthenticated",
         action="store_true",
         default=False,
@@ -253,6 +281,11 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
             f"refusing to serve {args.host} without authentication: set VOICE_API_KEY (or "
             "--api-key), or pass --allow-unauthenticated to let anyone who reaches the port in"
         )
+    if args.record and not args.admin_token and not is_loopback(args.host):
+        parser.error(
+            f"refusing to serve call records on {args.host} without a token: set "
+            "VOICE_ADMIN_TOKEN (or --admin-token), or pass --no-record"
+        )
     keys = {service: environ.get(var) or None for service, var in _KEY_VARIABLES.items()}
     for service in (args.stt, args.tts):
         if service in keys and not keys[service]:
@@ -268,6 +301,10 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         api_key=args.api_key or None,
         start_rate_limit=args.start_rate_limit,
         max_session_seconds=args.max_session_seconds,
+        db=args.db,
+        record=args.record,
+        keep_calls_days=args.keep_calls_days,
+        admin_token=args.admin_token or None,
         allowed_origins=origins if isinstance(origins, tuple) else _origin_list(origins),
         max_sessions=args.max_sessions,
         llm_url=args.llm_url or None,

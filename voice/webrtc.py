@@ -240,6 +240,7 @@ async def _session(
                 lambda: SmallWebRTCTransport(webrtc_connection=connection, params=params),
                 runner_args,
                 WEBSOCKET_RATES,
+                transport="webrtc",
             )
     finally:
         watchdog.cancel()

@@ -33,6 +33,7 @@ def test_status_follows_the_runner_route():
         "websocket": "/ws-client",
         "webrtc": "/api/offer",
         "widget": "/widget.js",
+        "calls": None,
         "phone": {
             "webhook": "POST /",
             "websocket": "/ws",

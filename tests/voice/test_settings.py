@@ -24,11 +24,13 @@ def test_lists_and_switches_from_the_environment():
         "VOICE_HOST": "0.0.0.0",
         "VOICE_ALLOW_UNAUTHENTICATED": "1",
         "VOICE_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+        "VOICE_NO_RECORD": "1",
     }
 
     settings = load_settings([], environ)
 
     assert settings.allow_unauthenticated
+    assert not settings.record
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
 
 
@@ -136,8 +138,19 @@ def test_bad_ice_servers_are_a_usage_error(value, message, capsys):
 
 
 def test_an_operator_key_lets_a_public_host_serve_with_auth_on():
-    settings = load_settings(["--host=0.0.0.0"], {"VOICE_API_KEY": "k" * 32})
+    environ = {"VOICE_API_KEY": "k" * 32, "VOICE_ADMIN_TOKEN": "a" * 32}
+    settings = load_settings(["--host=0.0.0.0"], environ)
 
     assert settings.api_key == "k" * 32
     assert not settings.allow_unauthenticated
     assert "k" * 32 not in repr(settings)
+
+
+def test_call_records_on_a_public_host_need_the_admin_token(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit):
+        load_settings(["--host=0.0.0.0"], {"VOICE_API_KEY": "k"})
+
+    assert "VOICE_ADMIN_TOKEN (or --admin-token), or pass --no-record" in capsys.readouterr().err
+    assert not load_settings(["--host=0.0.0.0", "--no-record"], {"VOICE_API_KEY": "k"}).record
+    settings = load_settings(["--db=/tmp/x.db", "--keep-calls-days=7"], {})
+    assert (settings.db, settings.keep_calls_days, settings.record) == ("/tmp/x.db", 7.0, True)

@@ -102,8 +102,16 @@ def add_phone_routes(app: FastAPI, sessions: Sessions, access: Access) -> None:
                 f"{answered.provider} call {answered.call_id} on stream {answered.stream_id}"
             )
             marks = PlaybackMarks(serializer)
+            caller = answered.parameters.get("From") or answered.parameters.get("from")
             await sessions.run(
-                websocket, session_id, serializer, answered.provider, PHONE_RATES, [marks], body
+                websocket,
+                session_id,
+                serializer,
+                answered.provider,
+                PHONE_RATES,
+                [marks],
+                body,
+                caller,
             )
 
         if not await sessions.in_a_slot(websocket, "call", call) and grant:
