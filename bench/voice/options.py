@@ -30,6 +30,7 @@ class VoiceBenchConfig:
     transports: tuple[str, ...]
     llm_cli: str | None
     voice_args: tuple[str, ...]
+    compare_no_record: bool
     label: str
     timeout: float
     json: Path | None
@@ -161,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
         "over the first (default websocket)",
     )
     add(
+        "--compare-no-record",
+        action="store_true",
+        help="measure everything twice, on an app that records calls (the default) and then "
+        "on one started with --no-record, and print both side by side with their ratios: what "
+        "recording costs a turn",
+    )
+    add(
         "--url",
         help="benchmark an agent that is already running at this websocket URL, e.g. "
         "ws://127.0.0.1:7860/ws-client (with --transport twilio or webrtc, its http(s) base "
@@ -198,6 +206,8 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
     args = parser.parse_args(ours)
     if args.url and (voice_args or args.llm_cli):
         parser.error("--url benchmarks a running agent: --llm-cli and VOICE_FLAGS do not apply")
+    if args.url and args.compare_no_record:
+        parser.error("--compare-no-record starts its own two apps: it does not take --url")
     if args.url and len(args.transport) > 1:
         parser.error("--url takes one --transport (its URL differs per transport)")
     http = args.transport[0] != "websocket"
@@ -219,6 +229,7 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
         transports=args.transport,
         llm_cli=args.llm_cli,
         voice_args=voice_args,
+        compare_no_record=args.compare_no_record,
         label=args.label or _default_label(args.url, args.llm_cli, voice_args),
         timeout=args.timeout,
         json=args.json,

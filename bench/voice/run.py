@@ -1,6 +1,7 @@
 """One measuring run of `python -m bench.voice`: start the app, play the calls, stop the app.
 
-Per transport, one after another on the same app: every call connects and asks its warm-up
+Per transport, one after another on the same app (and, with --compare-no-record, all of it
+again on a second app that keeps no call records): every call connects and asks its warm-up
 questions; then the measured questions, all calls at once; then the barge-in trials one at
 a time. The app's log is marked at the phase boundaries so its `turn latency` lines can be
 told apart by transport and phase.
@@ -64,6 +65,23 @@ def run(config: VoiceBenchConfig) -> tuple[dict[str, Results], list[str] | None]
         )
         return {transport: Results(turns, barge_ins, None)}, None
     args = app_args(config)
+    results: dict[str, Results] = {}
+    # The second app, with --compare-no-record, keeps no call records: the cost of recording.
+    variants = [("", args), (" no-record", (*args, "--no-record"))]
+    for suffix, variant_args in variants[: 2 if config.compare_no_record else 1]:
+        measured = _on_an_app(config, variant_args, questions, stories, interruption)
+        results |= {f"{transport}{suffix}": r for transport, r in measured.items()}
+    return results, [sys.executable, "-m", "voice", "--port=0", *args]
+
+
+def _on_an_app(
+    config: VoiceBenchConfig,
+    args: tuple[str, ...],
+    questions: list[Utterance],
+    stories: list[Utterance],
+    interruption: Utterance,
+) -> dict[str, Results]:
+    """Start `python -m voice ARGS`, measure every transport on it in turn, stop it."""
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
         print(f"bench.voice: starting python -m voice {' '.join(args)}".rstrip(), file=sys.stderr)
         # The app and the bench's peers on 127.0.0.1 only, as the tests have them.
@@ -90,13 +108,12 @@ def run(config: VoiceBenchConfig) -> tuple[dict[str, Results], list[str] | None]
         finally:
             app.stop()
         log = app.log_path.read_bytes()
-    command = [sys.executable, "-m", "voice", "--port=0", *args]
     results = {}
     for transport, (turns, barge_ins, marks) in measured.items():
         if transport == config.transports[-1]:
             marks = (*marks[:3], len(log))  # lines the app wrote as it stopped count too
         results[transport] = Results(turns, barge_ins, _server_lines(log, marks))
-    return results, command
+    return results
 
 
 def _server_lines(log: bytes, marks: tuple[int, int, int, int]) -> list[dict[str, Any]]:

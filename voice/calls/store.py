@@ -88,9 +88,9 @@ class Call:
 class CallStore:
     """Call records in one database; every method runs on the store's own thread."""
 
-    def __init__(self, connect: Callable[[], Any], placeholder: str, where: str):
+    def __init__(self, connect: Callable[[], Any], *, postgres: bool, where: str):
         self.where = where  # for logs: the file, or the URL without its password
-        self._placeholder = placeholder
+        self._postgres = postgres
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="call-store")
         try:
             self._connection = self._thread.submit(self._open, connect).result()
@@ -109,18 +109,21 @@ class CallStore:
                 raise StoreError(
                     "a postgresql:// store needs psycopg: install '.[postgres]'"
                 ) from e
-            where = target.split("@")[-1]
-            return cls(lambda: psycopg.connect(target), "%s", f"postgresql://...@{where}")
+            where = f"postgresql://...@{target.split('@')[-1]}"
+            try:
+                return cls(lambda: psycopg.connect(target), postgres=True, where=where)
+            except psycopg.Error as e:
+                raise StoreError(f"cannot open the call store {where}: {e}") from e
         path = Path(target).expanduser()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            return cls(lambda: _sqlite(path), "?", str(path))
+            return cls(lambda: _sqlite(path), postgres=False, where=str(path))
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"cannot open the call store {path}: {e}") from e
 
     def _open(self, connect: Callable[[], Any]) -> Any:
         connection = connect()
-        migrate(connection, self._placeholder)
+        migrate(connection, postgres=self._postgres)
         return connection
 
     async def start_call(self, call: Call) -> None:
@@ -246,7 +249,7 @@ class CallStore:
         return await asyncio.get_running_loop().run_in_executor(self._thread, run)
 
     def _sql(self, sql: str) -> str:
-        return sql.replace("?", self._placeholder) if self._placeholder != "?" else sql
+        return sql.replace("?", "%s") if self._postgres else sql
 
 
 def _sqlite(path: Path) -> sqlite3.Connection:

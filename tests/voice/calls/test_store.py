@@ -1,15 +1,49 @@
-"""The call store on SQLite: written as a call goes, read back newest first, paged and
-filtered, kept across a restart, purged by age."""
+"""The call store on SQLite and on a real PostgreSQL: written as a call goes, read back
+newest first, paged and filtered, kept across a restart, purged by age."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import sqlite3
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from harness.postgres import PostgresMissing, postgres_server
+from tests.conftest import missing_dependency
 from voice.calls.schema import MIGRATIONS
 from voice.calls.store import Call, CallStore, StoreError, Turn
+
+_databases = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    """One PostgreSQL server for the module; its URL."""
+    try:
+        with postgres_server() as url:
+            yield url
+    except PostgresMissing as e:
+        missing_dependency(str(e))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """Where a test's store lives: an SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        path = str(tmp_path / "sub" / "calls.db")
+        return lambda: path
+    server = request.getfixturevalue("postgres")
+    name = f"calls_{next(_databases)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    return lambda: url
+
 
 PARTS = (("endpointing_wait", 0.2), ("transcription", 0.3), ("llm_inference", 0.5))
 
@@ -26,8 +60,8 @@ def a_turn(number: int, interrupted: bool = False) -> Turn:
     )
 
 
-async def test_a_call_is_written_as_it_goes_and_read_back_whole(tmp_path: Path):
-    store = CallStore.open(str(tmp_path / "calls.db"))
+async def test_a_call_is_written_as_it_goes_and_read_back_whole(target: Callable[[], str]):
+    store = CallStore.open(target())
     await store.start_call(Call("c1", "twilio", "+15550001111", started=1000.0))
     await store.add_turn("c1", a_turn(1))
     live = await store.get_call("c1")
@@ -53,19 +87,19 @@ async def test_a_call_is_written_as_it_goes_and_read_back_whole(tmp_path: Path):
     }
 
 
-async def test_each_turn_is_written_once(tmp_path: Path):
-    store = CallStore.open(str(tmp_path / "calls.db"))
+async def test_each_turn_is_written_once(target: Callable[[], str]):
+    store = CallStore.open(target())
     await store.start_call(Call("c1", "websocket", None, started=1.0))
     await store.add_turn("c1", a_turn(1))
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
         await store.add_turn("c1", a_turn(1))
     assert len((await store.get_call("c1")).turns) == 1
     await store.close()
 
 
-async def test_the_list_is_newest_first_paged_and_filtered(tmp_path: Path):
-    store = CallStore.open(str(tmp_path / "calls.db"))
+async def test_the_list_is_newest_first_paged_and_filtered(target: Callable[[], str]):
+    store = CallStore.open(target())
     for i in range(5):
         transport = "webrtc" if i % 2 else "websocket"
         await store.start_call(Call(f"c{i}", transport, None, started=100.0 + i))
@@ -83,15 +117,14 @@ async def test_the_list_is_newest_first_paged_and_filtered(tmp_path: Path):
     assert [c.id for c in window] == ["c2", "c1"]
 
 
-async def test_records_survive_a_restart_and_old_ones_are_purged(tmp_path: Path):
-    path = str(tmp_path / "sub" / "calls.db")
-    before = CallStore.open(path)
+async def test_records_survive_a_restart_and_old_ones_are_purged(target: Callable[[], str]):
+    before = CallStore.open(target())
     await before.start_call(Call("old", "websocket", None, started=10.0))
     await before.add_turn("old", a_turn(1))
     await before.start_call(Call("new", "websocket", None, started=1000.0))
     await before.close()
 
-    after = CallStore.open(path)
+    after = CallStore.open(target())
     assert [c.id for c in await after.list_calls(limit=10)] == ["new", "old"]
     assert await after.purge(started_before=500.0) == 1
     assert await after.get_call("old") is None
@@ -99,10 +132,27 @@ async def test_records_survive_a_restart_and_old_ones_are_purged(tmp_path: Path)
     assert await after.list_calls(limit=10) == []
     await after.close()
 
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT COUNT(*) FROM turns").fetchone() == (0,)
+
+def test_instances_opening_a_new_store_together_migrate_it_once(target: Callable[[], str]):
+    where = target()
+    opened: list[CallStore] = []
+
+    def open_one() -> None:
+        opened.append(CallStore.open(where))
+
+    threads = [threading.Thread(target=open_one) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(opened) == 3
+    for store in opened:
+        asyncio.run(store.close())
+    connect = psycopg.connect if where.startswith("postgresql") else sqlite3.connect
+    with connect(where) as db:
         versions = db.execute("SELECT version FROM schema_version").fetchall()
-    assert versions == [(v,) for v, _ in MIGRATIONS]  # each migration applied once
+    assert versions == [(v,) for v, _ in MIGRATIONS]
 
 
 def test_a_store_that_cannot_be_opened_says_why(tmp_path: Path):
