@@ -28,6 +28,7 @@ from voice.calls.store import CallStore, StoreError
 from voice.llm_server import BundledLlmServer, LlmEndpoint
 from voice.service_factory import preload_models
 from voice.settings import Settings, load_settings
+from voice.tracing import start_tracing
 
 # The JS client sends 512-byte audio frames and small RTVI messages.
 _WS_MAX_MESSAGE_BYTES = 1024 * 1024
@@ -108,6 +109,8 @@ async def serve(settings: Settings, listener: socket.socket) -> int:
             bundled = BundledLlmServer(cli=settings.llm_cli, model=settings.llm_model)
             endpoint = await stack.enter_async_context(bundled)
         await preload_models(settings)
+        if settings.tracing:
+            stack.callback(start_tracing())
         logger.info(f"answering with {endpoint.base_url}, model {settings.llm_model}")
         store = await stack.enter_async_context(call_store(settings)) if settings.record else None
         host, port = listener.getsockname()[:2]

@@ -81,6 +81,8 @@ async def run_bot(
         ),
         observers=[latency],
         idle_timeout_secs=runner_args.pipeline_idle_timeout_secs,
+        enable_tracing=settings.tracing,  # OTEL_EXPORTER_OTLP_ENDPOINT: voice.tracing
+        conversation_id=runner_args.session_id,
     )
 
     @transport.event_handler("on_client_connected")

@@ -17,6 +17,7 @@ from server.flags import (
 )
 from server.flags import env_var as flags_env_var
 from server.settings import is_loopback
+from voice import tracing
 
 ENV_PREFIX = "VOICE_"
 
@@ -45,6 +46,7 @@ class Settings:
     record: bool = True
     keep_calls_days: float = 30.0
     admin_token: str | None = field(default=None, repr=False)
+    tracing: bool = False
     allowed_origins: tuple[str, ...] = ()
     max_sessions: int = 8
     llm_url: str | None = None
@@ -251,7 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
         "credentials are set: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (TWILIO_API_BASE_URL "
         "for a Twilio-compatible API), TELNYX_API_KEY, or PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN. "
         "With TWILIO_AUTH_TOKEN set, POST / answers only requests with a valid "
-        "X-Twilio-Signature, and /ws opens only with the one-time token POST / put in its URL.",
+        "X-Twilio-Signature, and /ws opens only with the one-time token POST / put in its URL. "
+        "With OTEL_EXPORTER_OTLP_ENDPOINT set, every turn is traced to that OTLP/HTTP "
+        "collector (a turn span with the STT, LLM and TTS spans in it).",
     )
     add_env_options(parser, _OPTIONS, defaults, ENV_PREFIX)
     parser.add_argument(
@@ -305,6 +309,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         record=args.record,
         keep_calls_days=args.keep_calls_days,
         admin_token=args.admin_token or None,
+        tracing=tracing.wanted(environ),
         allowed_origins=origins if isinstance(origins, tuple) else _origin_list(origins),
         max_sessions=args.max_sessions,
         llm_url=args.llm_url or None,
