@@ -1,7 +1,8 @@
 """`python -m voice`: serve voice sessions until interrupted.
 
-Start-up order: bind the port (so a busy port fails before anything else starts), start the
-bundled completions server unless `--llm-url` names one, load the local models, then serve.
+Start-up order: bind the port (so a busy port fails before anything else starts), open the
+call store (`--db`, unless `--no-record`), start the bundled completions server unless
+`--llm-url` names one, load the local models, then serve.
 Ctrl-C or SIGTERM closes every websocket (code 1012) and every WebRTC peer (the app's
 shutdown, so uvicorn runs with its lifespan on), waits for the sessions to end (each closes
 its completion request, so the server kills that CLI), then stops the server child.
@@ -103,6 +104,8 @@ async def serve(settings: Settings, listener: socket.socket) -> int:
 
     bundled: BundledLlmServer | None = None
     async with contextlib.AsyncExitStack() as stack:
+        # First, so a store that cannot be opened fails before anything slow starts.
+        store = await stack.enter_async_context(call_store(settings)) if settings.record else None
         if settings.llm_url:
             endpoint = LlmEndpoint(base_url=settings.llm_url, api_key=settings.llm_api_key)
         else:
@@ -112,7 +115,6 @@ async def serve(settings: Settings, listener: socket.socket) -> int:
         if settings.tracing:
             stack.callback(start_tracing())
         logger.info(f"answering with {endpoint.base_url}, model {settings.llm_model}")
-        store = await stack.enter_async_context(call_store(settings)) if settings.record else None
         host, port = listener.getsockname()[:2]
         app = create_app(settings, endpoint, store)
         server = _Server(

@@ -18,7 +18,7 @@ import pytest
 from harness.pipecat_client import CHUNK_BYTES, Received, VoiceClient, audio_message
 from harness.process_table import children, cmdline, environ, wait_until_gone
 from harness.speech import hear
-from harness.voice_app import VoiceApp, start_voice_app
+from harness.voice_app import VoiceApp, VoiceAppError, start_voice_app
 
 ANSWER_WITHIN = 90.0  # generous: two cores shared with the rest of the suite
 BOT_RATE = 24000  # the app's output audio
@@ -148,3 +148,11 @@ def _wait_for_children(pid: int, count: int, within: float = 30.0) -> list[int]:
         assert time.monotonic() < deadline, f"pid {pid} has children {found}, not {count}"
         time.sleep(0.05)
     return found
+
+
+def test_a_call_store_that_cannot_be_opened_stops_the_start(tmp_path: Path, fake_cli: Path):
+    (tmp_path / "a-file").write_text("")
+    bad = str(tmp_path / "a-file" / "calls.db")
+
+    with pytest.raises(VoiceAppError, match=f"cannot open the call store {bad}"):
+        start_voice_app(tmp_path, env={"VOICE_DB": bad, "VOICE_LLM_CLI": str(fake_cli)})
