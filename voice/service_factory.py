@@ -30,7 +30,8 @@ def create_stt(settings: Settings) -> STTService:
         return DeepgramSTTService(api_key=settings.deepgram_api_key or "")
     from voice.services.whisper_stt import WhisperSTTService
 
-    return WhisperSTTService()
+    window = WhisperSTTService.Settings(window_secs=settings.stt_window)
+    return WhisperSTTService(settings=window)
 
 
 def create_tts(settings: Settings) -> TTSService:

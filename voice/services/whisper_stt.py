@@ -26,8 +26,13 @@ from pipecat.utils.time import time_now_iso8601
 from pipecat.utils.tracing.service_decorators import traced_stt
 from pipecat.utils.types import NOT_GIVEN, NotGiven, assert_given, require_given
 
+from voice.services.whisper_short import LONGEST_SECS, transcribe_short
+
 WHISPER_SAMPLE_RATE = 16000
 """Whisper reads 16 kHz mono; other input rates are resampled to it."""
+
+FULL_WINDOW_SECS = 30.0
+"""Whisper's own window; a segment is padded to it unless ``window_secs`` is shorter."""
 
 WHISPER_TINY_TTFS_P99 = 2.0
 """Speech end to transcript, p99 seconds: 1.99 s measured by bench/speech_models.py for 2-9 s
@@ -78,10 +83,14 @@ class WhisperSTTSettings(STTSettings):
     Parameters:
         beam_size: Beam width; 1 is greedy decoding, the fastest.
         no_speech_prob: Segments whose no-speech probability reaches this are dropped.
+        window_secs: Whisper's window: 30 (its own, the most accurate) pads every segment
+            to 30 s; less hears a segment in that window, faster and less accurate
+            (``whisper_short``).
     """
 
     beam_size: int | NotGiven = field(default_factory=lambda: NOT_GIVEN)
     no_speech_prob: float | NotGiven = field(default_factory=lambda: NOT_GIVEN)
+    window_secs: float | NotGiven = field(default_factory=lambda: NOT_GIVEN)
 
 
 class WhisperSTTService(SegmentedSTTService):
@@ -105,12 +114,17 @@ class WhisperSTTService(SegmentedSTTService):
             device: Device to run on (``"cpu"`` or ``"cuda"``).
             compute_type: CTranslate2 compute type.
             settings: Overrides of the defaults: ``model`` (the bundled tiny.en directory),
-                ``language`` (English), ``beam_size`` (1), ``no_speech_prob`` (0.4).
+                ``language`` (English), ``beam_size`` (1), ``no_speech_prob`` (0.4),
+                ``window_secs`` (30).
             ttfs_p99_latency: P99 seconds from speech end to transcript, for turn strategies.
             **kwargs: Passed to ``SegmentedSTTService`` (``sample_rate``, ...).
         """
         default_settings = self.Settings(
-            model=default_model_path(), language=Language.EN, beam_size=1, no_speech_prob=0.4
+            model=default_model_path(),
+            language=Language.EN,
+            beam_size=1,
+            no_speech_prob=0.4,
+            window_secs=FULL_WINDOW_SECS,
         )
         if settings is not None:
             default_settings.apply_update(settings)
@@ -178,6 +192,7 @@ class WhisperSTTService(SegmentedSTTService):
             language,
             assert_given(self._settings.beam_size),
             assert_given(self._settings.no_speech_prob),
+            assert_given(self._settings.window_secs),
         )
         await self.stop_processing_metrics()
 
@@ -195,11 +210,16 @@ def _transcribe(
     language: str | None,
     beam_size: int,
     no_speech_prob: float,
+    window_secs: float = 30.0,
 ) -> str:
-    """Run Whisper on 16-bit PCM and return the text of its speech segments, or ``""``."""
+    """Run Whisper on 16-bit PCM and return the text of its speech segments, or ``""``: in
+    30 s windows, or in a `window_secs` one (`whisper_short`) for up to `LONGEST_SECS`."""
     samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32) / 32768.0
     if sample_rate != WHISPER_SAMPLE_RATE:
         samples = soxr.resample(samples, sample_rate, WHISPER_SAMPLE_RATE)
+    if window_secs < FULL_WINDOW_SECS and len(samples) <= LONGEST_SECS * WHISPER_SAMPLE_RATE:
+        text, no_speech = transcribe_short(model, samples, language, beam_size, window_secs)
+        return text if no_speech < no_speech_prob else ""
     # `transcribe` returns a lazy generator that decodes as it is consumed: consume it here.
     segments, _ = model.transcribe(
         samples, language=language, beam_size=beam_size, condition_on_previous_text=False

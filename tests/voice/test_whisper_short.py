@@ -1,0 +1,77 @@
+"""Whisper in a window shorter than its 30 s (`--stt-window`): the question heard, never
+looped into the padding, silence seen as silence, and the setting reaching the model."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from harness.speech import speak
+from voice.service_factory import create_stt
+from voice.services.whisper_short import transcribe_short
+from voice.services.whisper_stt import default_model_path, load_model
+from voice.settings import Settings, load_settings
+
+# (question, a word Whisper must hear in it)
+QUESTIONS = [
+    ("What is the capital of France?", "capital"),
+    ("Tell me about a mountain.", "mountain"),
+    ("Tell me a long story about a dragon.", "story"),
+    ("And how many people live there?", "people"),
+]
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def samples(pcm: bytes) -> np.ndarray:
+    return np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(default_model_path())
+
+
+@pytest.mark.parametrize("window", [4.0, 12.0])
+@pytest.mark.parametrize(("question", "word"), QUESTIONS)
+def test_a_question_is_heard_once_in_a_short_window(model, question, word, window):
+    text, no_speech = transcribe_short(model, samples(speak(question, 16000)), "en", 1, window)
+
+    assert word in words(text), text
+    assert len(words(text)) <= len(words(question)) + 1, text  # not looped into the padding
+    assert no_speech < 0.4
+
+
+def test_trailing_silence_is_not_filled_with_words(model):
+    question, _ = QUESTIONS[0]
+    audio = np.concatenate([samples(speak(question, 16000)), np.zeros(16000 * 5, np.float32)])
+
+    text, _ = transcribe_short(model, audio, "en", 1, 4.0)
+
+    assert len(words(text)) <= len(words(question)) + 1, text
+
+
+def test_silence_is_no_speech(model):
+    text, no_speech = transcribe_short(model, np.zeros(16000, np.float32), "en", 1, 12.0)
+
+    assert no_speech >= 0.4 or text == ""
+
+
+def test_the_window_setting_reaches_the_service():
+    assert load_settings([], {}).stt_window == 30.0
+    settings = load_settings(["--stt-window=12"], {})
+
+    assert create_stt(settings)._settings.window_secs == 12.0
+    assert create_stt(Settings())._settings.window_secs == 30.0
+
+
+@pytest.mark.parametrize("bad", ["1", "31", "soon"])
+def test_a_window_outside_2_to_30_seconds_is_refused(bad, capsys):
+    with pytest.raises(SystemExit):
+        load_settings([f"--stt-window={bad}"], {})
+
+    assert "--stt-window" in capsys.readouterr().err

@@ -1,0 +1,92 @@
+"""One speech segment through Whisper in a window shorter than its 30 s (`--stt-window`).
+
+faster-whisper pads every segment's features to Whisper's 30 s window, so the encoder pays
+for 30 s however short the question: about 400 ms for a 2 s question with tiny.en on 2 CPU
+cores. CTranslate2's encoder takes shorter input, so here a segment is padded to the window
+(at least `PAD_SECS` past the speech) and decoded greedily with timestamps on. The price is
+accuracy: Whisper was trained on 30 s windows. Measured with `python -m bench.speech_models
+--stt-window 12` (synthesized questions, 2 cores): about 100 ms instead of 400, and about
+three times the word errors (1.8% against 0.6% in one run of 96 questions); shorter windows
+are faster still and worse (2 s past the speech alone: 38 ms, 5-7%, and a short "Stop." lost).
+
+Timestamps keep it from looping: without them Whisper on a short window repeats itself ("What
+is the capital of France? What is the capital of France? ..."). With them it marks each
+segment's start and end, and a segment that starts where the speech has already ended (in
+the padding) is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+
+import ctranslate2
+import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
+
+PAD_SECS = 2.0
+LONGEST_SECS = 28.0  # longer segments take faster-whisper's own 30 s windows
+_FRAMES_PER_SEC = 100  # Whisper's mel frames
+_SECS_PER_TIMESTAMP = 0.02
+_TOKENS_PER_SEC = 8  # generous: speech runs at about 3 words a second
+_HALLUCINATION_MARGIN_SECS = 0.3  # a segment starting this close to the end is padding's
+
+
+def transcribe_short(
+    model: WhisperModel,
+    samples: np.ndarray,
+    language: str | None,
+    beam_size: int,
+    window_secs: float,
+) -> tuple[str, float]:
+    """The text of `samples` (16 kHz float32, at most `LONGEST_SECS`) heard in a window of
+    `window_secs` (longer when the speech needs it), and Whisper's probability that there
+    was no speech at all."""
+    features = model.feature_extractor(samples)  # (mels, frames), no padding to 30 s
+    frames = features.shape[-1]
+    secs = max(window_secs, math.ceil(frames / _FRAMES_PER_SEC + PAD_SECS))
+    window = int(min(secs * _FRAMES_PER_SEC, 3000))
+    features = np.pad(features[:, :window], ((0, 0), (0, max(0, window - frames))))
+    tokenizer = Tokenizer(
+        model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
+    )
+    prompt = list(tokenizer.sot_sequence)
+    speech_secs = frames / _FRAMES_PER_SEC
+    [result] = model.model.generate(
+        ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], np.float32)),
+        [prompt],
+        beam_size=beam_size,
+        max_length=len(prompt) + int(speech_secs * _TOKENS_PER_SEC) + 10,
+        return_no_speech_prob=True,
+        suppress_blank=True,
+        suppress_tokens=[-1],
+    )
+    text = tokenizer.decode(_spoken_tokens(result.sequences_ids[0], tokenizer, speech_secs))
+    return text.strip(), result.no_speech_prob
+
+
+def _spoken_tokens(ids: list[int], tokenizer: Tokenizer, speech_secs: float) -> list[int]:
+    """The text tokens of the segments that start before the speech ends, up to the first
+    segment that only repeats the start of an earlier one (Whisper looping in the padding)."""
+    segments: list[list[int]] = []
+    current: list[int] | None = None
+    for token in ids:
+        if token >= tokenizer.timestamp_begin:
+            at = (token - tokenizer.timestamp_begin) * _SECS_PER_TIMESTAMP
+            if current is not None:  # its end
+                segments.append(current)
+                current = None
+            elif at >= speech_secs - _HALLUCINATION_MARGIN_SECS:
+                break  # a segment starting in the padding
+            else:
+                current = []
+        elif token < tokenizer.eot and current is not None:
+            current.append(token)
+    if current:
+        segments.append(current)  # a last segment the length cap left open
+    kept: list[list[int]] = []
+    for segment in segments:
+        if any(earlier[: len(segment)] == segment for earlier in kept):
+            break
+        kept.append(segment)
+    return [token for segment in kept for token in segment]
