@@ -41,6 +41,8 @@ class Settings:
     kill_grace: float = 0.05
     warm: int = 2
     warm_max_age: float = 600.0
+    conversations: int | None = None  # None: DEFAULT_CONVERSATIONS with the local CLI, else 0
+    conversation_idle: float = 120.0
     log_level: str = "info"
     cli_env: Mapping[str, str] = field(default_factory=dict)
 
@@ -112,6 +114,20 @@ _OPTIONS: list[tuple[str, object, str]] = [
         positive_float,
         "seconds after which an idle warm process is replaced (default %(default)s)",
     ),
+    (
+        "--conversations",
+        non_negative_int,
+        "with the local CLI: conversations whose process is kept between turns, so the "
+        "model's cache of the conversation carries over and the next turn reads only what is "
+        "new; 0 ends every process after its answer, as with the other CLIs (default: 8 with "
+        "the local CLI, else 0: the real CLI's continuation is its own)",
+    ),
+    (
+        "--conversation-idle",
+        positive_float,
+        "seconds a kept conversation's process waits for the next turn before it is ended "
+        "(default %(default)s)",
+    ),
     ("--log-level", str, "debug, info, warning or error (default %(default)s)"),
 ]
 
@@ -174,6 +190,8 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         kill_grace=args.kill_grace,
         warm=args.warm,
         warm_max_age=args.warm_max_age,
+        conversations=args.conversations,
+        conversation_idle=args.conversation_idle,
         log_level=args.log_level,
         cli_env=cli_environment(environ),
     )

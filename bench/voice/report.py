@@ -119,6 +119,8 @@ def headline(results: Results) -> list[str]:
             f"answer span - answer audio, p50 per turn: {lag:+.0f} ms (a frame or two under 0: "
             "played out in real time; well over 0: the bot's audio stalled mid-answer)"
         )
+    if good and (by_turn := _first_audio_by_turn(good)):
+        lines.append(by_turn)
     if trials := results.barge_ins:
         k = len(trials)
         frames = sum(s.interruption_ms is not None for s in trials)
@@ -129,6 +131,26 @@ def headline(results: Results) -> list[str]:
             f"phone's clear) arrived in {frames}/{k}, RTVI bot-interrupted in {rtvi}/{k}"
         )
     return lines
+
+
+def _first_audio_by_turn(good: list[TurnSample]) -> str | None:
+    """First audio p50 at each turn of a call, and the last three turns' over the first
+    three's (a call whose answers slow as its history grows shows a ratio over 1)."""
+    by_turn: dict[int, list[float]] = {}
+    for sample in good:
+        if sample.first_audio_ms is not None:
+            by_turn.setdefault(sample.index, []).append(sample.first_audio_ms)
+    if len(by_turn) < 2:
+        return None
+    turns = sorted(by_turn)
+    shown = ", ".join(f"{i + 1}: {percentile(by_turn[i], 50):.0f}" for i in turns)
+    line = f"first audio p50 by turn (ms): {shown}"
+    if len(turns) >= 6:
+        early = [v for i in turns[:3] for v in by_turn[i]]
+        late = [v for i in turns[-3:] for v in by_turn[i]]
+        ratio = percentile(late, 50) / percentile(early, 50)
+        line += f"; turns {turns[-3] + 1}-{turns[-1] + 1} / 1-3 = {ratio:.2f}x at p50"
+    return line
 
 
 def failures(results: Results, limit: int = 5) -> list[str]:

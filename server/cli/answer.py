@@ -34,9 +34,10 @@ class Deadlines:
 
 
 async def run_prompt(
-    proc: CliProcess, prompt: str, deadlines: Deadlines
+    proc: CliProcess, prompt: str, deadlines: Deadlines, *, keep_stdin: bool = False
 ) -> AsyncGenerator[TextDelta | Result, None]:
-    """Send `prompt` to `proc` and yield text deltas, then one `Result`.
+    """Send `prompt` to `proc` and yield text deltas, then one `Result`. With `keep_stdin`,
+    stdin stays open for the conversation's next message.
 
     Non-JSON lines are not relayed; when the CLI printed nothing else, the `Result` carries
     them as its text.
@@ -47,7 +48,7 @@ async def run_prompt(
     deadline = loop.time() + deadlines.first_token
     try:
         async with asyncio.timeout_at(deadline):
-            await proc.send(stdin_message(prompt))
+            await proc.send(stdin_message(prompt), close=not keep_stdin)
     except TimeoutError:
         raise CliTimeout("the CLI did not read its prompt within the first-token timeout") from None
     seen_text = False

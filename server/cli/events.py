@@ -18,6 +18,7 @@ class Usage:
 
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # of the prompt's, read from the CLI's cache, not evaluated again
 
     @property
     def total_tokens(self) -> int:

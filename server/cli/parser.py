@@ -78,7 +78,11 @@ def _parse_usage(usage: Any) -> Usage | None:
         _int(usage.get(key))
         for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     )
-    return Usage(prompt_tokens=prompt, completion_tokens=_int(usage.get("output_tokens")))
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=_int(usage.get("output_tokens")),
+        cached_tokens=_int(usage.get("cache_read_input_tokens")),
+    )
 
 
 def _int(value: Any) -> int:

@@ -144,14 +144,16 @@ class CliProcess:
         """The last few KiB the process wrote to stderr."""
         return self._stderr_tail.decode("utf-8", errors="replace").strip()
 
-    async def send(self, data: bytes) -> None:
-        """Write `data` to stdin and close it; a process that already died is not an error here."""
+    async def send(self, data: bytes, *, close: bool = True) -> None:
+        """Write `data` to stdin and close it (unless not `close`: more messages will come); a
+        process that already died is not an error here."""
         stdin = self._proc.stdin
         assert stdin is not None
         try:
             stdin.write(data)
             await stdin.drain()
-            stdin.close()
+            if close:
+                stdin.close()
         except (BrokenPipeError, ConnectionResetError):
             log.debug("pid %d closed its stdin early", self.pid)
 

@@ -1,9 +1,11 @@
 """Every CLI process the server runs, handed out one lease at a time.
 
-`lease(model)` is the only way a request gets a process: it takes a slot (or raises `Busy`),
-takes a warm process or spawns one, and when the request is over ends that process, frees the
-slot once it is reaped and refills the warm pool. So there are never more than
-`max_concurrency` busy processes plus the warm ones, and no route handles any of this itself.
+`lease(model, turns)` is the only way a request gets a process: it takes a slot (or raises
+`Busy`), takes the process already holding the conversation (`conversations`, local CLI
+only), a warm one, or spawns one, and when the request is over ends that process (or, when
+it answered, parks it for the conversation's next turn), frees the slot once it is reaped and
+refills the warm pool. So there are never more than `max_concurrency` busy processes plus the
+warm and parked ones, and no route handles any of this itself.
 """
 
 from __future__ import annotations
@@ -11,14 +13,29 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from server.cli.command import process_model
+from server.cli.command import LOCAL, process_model
+from server.cli.conversations import Conversations
 from server.cli.process import CliProcess
 from server.cli.slots import Slots
 from server.cli.supervisor import CliSupervisor
 from server.cli.warm_pool import WarmPools
+from server.prompt import Turn
 from server.settings import Settings
+
+DEFAULT_CONVERSATIONS = 8
+
+
+@dataclass
+class Lease:
+    """A request's process, the turns to send it, and its answer once it has given one."""
+
+    proc: CliProcess
+    turns: list[Turn]
+    continued: bool  # the process already holds the conversation's earlier turns
+    answer: str | None = None
 
 
 class CliProcesses:
@@ -39,26 +56,45 @@ class CliProcesses:
             max_age=settings.warm_max_age,
             preload=(process_model(settings.cli, settings.default_model),),
         )
+        # By default only the local CLI: it continues a conversation across stdin messages as
+        # this expects (a test may say so for a wrapper around it).
+        kept = settings.conversations
+        if kept is None:
+            kept = DEFAULT_CONVERSATIONS if settings.cli == LOCAL else 0
+        self.conversations = Conversations(
+            kept, settings.conversation_idle, end=self.supervisor.release
+        )
 
     def start(self) -> None:
         """Start filling the default model's warm pool."""
         self.warm.start()
 
+    @property
+    def keeps_conversations(self) -> bool:
+        """Whether an answered process is kept for its conversation's next turn."""
+        return self.conversations.capacity > 0
+
     @asynccontextmanager
-    async def lease(self, model: str) -> AsyncIterator[CliProcess]:
-        """A process for `model`, for the length of the `async with` block.
+    async def lease(self, model: str, turns: list[Turn] | None = None) -> AsyncIterator[Lease]:
+        """A process for `model` to answer `turns`, for the length of the `async with` block
+        (without `turns`, a fresh process that is never kept).
 
         Raises `Busy` when no slot comes free within the queue timeout and `CliUnavailable`
         when no process can be started; either way nothing is left held. On leaving the block
-        (normally, by an error or by cancellation when the client hangs up) the process gets
-        SIGTERM at once and is reaped in the background; its slot comes free, and its pool
-        refills, once it is: nothing competes with the dying process for the CPU, and the
-        caller does not wait.
+        with `lease.answer` set, a process that can continue the conversation is parked for
+        its next turn. Otherwise (an error, or cancellation when the client hangs up) the
+        process gets SIGTERM at once and is reaped in the background; its slot comes free,
+        and its pool refills, once it is: nothing competes with the dying process for the
+        CPU, and the caller does not wait.
         """
         pool_model = process_model(self._cli, model)
         await self.slots.acquire()
         try:
-            proc = await self.warm.acquire(pool_model)
+            kept = self.conversations.take(pool_model, turns) if turns else None
+            if kept is not None:
+                lease = Lease(kept[0], kept[1], continued=True)
+            else:
+                lease = Lease(await self.warm.acquire(pool_model), turns or [], continued=False)
         except BaseException:
             self.slots.release()
             raise
@@ -67,14 +103,24 @@ class CliProcesses:
             self.slots.release()
             self.warm.request_ended(pool_model)
 
+        parked = False
         try:
-            yield proc
+            yield lease
+            if turns and lease.answer is not None:
+                history = [*turns, Turn("assistant", lease.answer)]
+                parked = self.conversations.park(pool_model, lease.proc, history)
         finally:
-            self.supervisor.release(proc).add_done_callback(reaped)
+            if parked:
+                self.slots.release()
+                self.warm.request_ended(pool_model)
+            else:
+                self.supervisor.release(lease.proc).add_done_callback(reaped)
 
     def health(self) -> dict[str, Any]:
         """Processes (live, spawned, serving pids), slots and per-model warm pool counters."""
-        idle_or_ending = self.warm.idle_pids() | set(self.supervisor.ending_pids)
+        idle_or_ending = (
+            self.warm.idle_pids() | set(self.supervisor.ending_pids) | set(self.conversations.pids)
+        )
         return {
             "processes": {
                 "live": self.supervisor.live,
@@ -83,9 +129,15 @@ class CliProcesses:
             },
             "slots": {"in_use": self.slots.in_use, "limit": self.slots.limit},
             "warm": self.warm.stats(),
+            "conversations": {
+                "kept": len(self.conversations.pids),
+                "limit": self.conversations.capacity,
+            },
         }
 
     async def aclose(self) -> None:
-        """Stop refilling, end every process, warm or busy, and wait until all are reaped."""
+        """Stop refilling, end every process, warm, parked or busy, and wait until all are
+        reaped."""
+        self.conversations.close()
         await self.warm.aclose()
         await self.supervisor.aclose()

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from server.cli.answer import Deadlines, run_prompt
 from server.cli.events import Result, TextDelta
+from server.cli.processes import Lease
 from server.errors import BadRequest, CliFailure
 from server.http import sse
 from server.http.chat_request import ChatRequest, parse_chat_request
@@ -32,13 +33,28 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             f"request body exceeds {settings.max_body_bytes} bytes", code="request_too_large"
         ) from None
     chat = parse_chat_request(body, models=settings.models, default_model=settings.default_model)
-    prompt = flatten(chat.turns)
     deadlines = Deadlines(first_token=settings.first_token_timeout, stall=settings.stall_timeout)
-    async with request.app[PROCESSES].lease(chat.model) as proc:
-        run = run_prompt(proc, prompt, deadlines)
+    processes = request.app[PROCESSES]
+    async with processes.lease(chat.model, chat.turns) as lease:
+        # A kept process already holds the earlier turns: it is sent only the new ones.
+        prompt = flatten(lease.turns)
+        run = run_prompt(lease.proc, prompt, deadlines, keep_stdin=processes.keeps_conversations)
+        run = _noting_the_answer(run, lease)
         if chat.stream:
-            return await _stream(request, run, proc.pid, chat)
+            return await _stream(request, run, lease.proc.pid, chat)
         return await _complete(run, chat)
+
+
+async def _noting_the_answer(run: Answer, lease: Lease) -> Answer:
+    """`run`'s events, setting `lease.answer` once the answer is whole."""
+    texts: list[str] = []
+    async with aclosing(run) as events:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                texts.append(event.text)
+            elif isinstance(event, Result):
+                lease.answer = "".join(texts) or event.text
+            yield event
 
 
 async def _complete(run: Answer, chat: ChatRequest) -> web.Response:

@@ -11,12 +11,14 @@ from server.cli.events import Usage
 
 
 def usage_dict(usage: Usage | None) -> dict[str, int]:
-    """OpenAI's `usage` object; zeros where the CLI reported nothing."""
+    """OpenAI's `usage` object; zeros where the CLI reported nothing. The prompt tokens read
+    from the CLI's cache are `prompt_tokens_details.cached_tokens`, as OpenAI reports them."""
     usage = usage or Usage(0, 0)
     return {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -76,6 +77,7 @@ def test_smoke_run_measures_turns_and_a_barge_in(fake_cli: Path, tmp_path: Path)
     assert record["machine"]["packages"]["pipecat-ai"]
 
     assert "client: first audio" in done.stdout and "server: STT" in done.stdout
+    assert re.search(r"first audio p50 by turn \(ms\): 1: \d+, 2: \d+", done.stdout)
     assert plot_path.read_bytes().startswith(PNG_MAGIC)
     # The app it started, and that app's server, are gone.
     pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
@@ -130,3 +132,18 @@ def test_a_transport_list_with_an_unknown_one_is_a_usage_error():
 
     assert done.returncode == 2
     assert "'websocket,pigeon': choose one or more of websocket, twilio, webrtc" in done.stderr
+
+
+def test_first_audio_by_turn_compares_the_late_turns_with_the_early_ones():
+    from bench.voice.report import _first_audio_by_turn
+    from bench.voice.turns import TurnSample
+
+    def turn(index: int, ms: float) -> TurnSample:
+        return TurnSample(call=0, phase="turn", index=index, question="q", first_audio_ms=ms)
+
+    line = _first_audio_by_turn([turn(i, 100.0 * (i + 1)) for i in range(8)])
+
+    assert line == (
+        "first audio p50 by turn (ms): 1: 100, 2: 200, 3: 300, 4: 400, 5: 500, 6: 600, "
+        "7: 700, 8: 800; turns 6-8 / 1-3 = 3.50x at p50"
+    )

@@ -75,6 +75,6 @@ def test_result_usage_and_errors():
         "result": "ok",
         "usage": {"input_tokens": 5, "cache_read_input_tokens": 2, "output_tokens": 3},
     }
-    assert parse_line(json.dumps(line)) == Result("ok", False, Usage(7, 3))
+    assert parse_line(json.dumps(line)) == Result("ok", False, Usage(7, 3, cached_tokens=2))
     line = {"type": "result", "subtype": "error_during_execution", "errors": ["boom"]}
     assert parse_line(json.dumps(line)) == Result("boom", True, None)

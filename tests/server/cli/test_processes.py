@@ -32,7 +32,8 @@ async def processes():
 
 async def test_a_lease_ends_its_process_and_frees_its_slot_once_reaped(processes, fake_settings):
     cli = processes(fake_settings("hang"))
-    async with cli.lease("sonnet") as proc:
+    async with cli.lease("sonnet") as lease:
+        proc = lease.proc
         assert cli.health()["slots"]["in_use"] == 1
         assert cli.health()["processes"]["serving_pids"] == [proc.pid]
     assert await wait_until(lambda: cli.health()["slots"]["in_use"] == 0, 2.0)
@@ -64,8 +65,8 @@ async def test_cancelling_the_holder_ends_the_process(processes, fake_settings, 
     leased: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     async def hold() -> None:
-        async with cli.lease("sonnet") as proc:
-            leased.set_result(proc.pid)
+        async with cli.lease("sonnet") as lease:
+            leased.set_result(lease.proc.pid)
             await asyncio.sleep(3600)
 
     task = asyncio.create_task(hold())
@@ -79,7 +80,8 @@ async def test_a_lease_takes_a_warm_process_and_the_pool_refills_after(processes
     cli = processes(fake_settings("hang", warm=1))
     assert await wait_until(lambda: cli.health()["warm"]["sonnet"]["idle"] == 1)
     [warm_pid] = cli.supervisor.live_pids
-    async with cli.lease("sonnet") as proc:
+    async with cli.lease("sonnet") as lease:
+        proc = lease.proc
         assert proc.pid == warm_pid
         assert cli.health()["warm"]["sonnet"]["idle"] == 0  # no refill while it answers
     assert await wait_until(lambda: cli.health()["warm"]["sonnet"]["idle"] == 1)
@@ -89,7 +91,8 @@ async def test_a_lease_takes_a_warm_process_and_the_pool_refills_after(processes
 
 async def test_an_escaped_grandchild_cannot_hold_a_slot(processes, fake_settings, records):
     cli = processes(fake_settings("hang", fake_env={"FAKE_CLI_ESCAPEE": "1"}))
-    async with cli.lease("sonnet") as proc:
+    async with cli.lease("sonnet") as lease:
+        proc = lease.proc
         await proc.send(stdin_message("hi"))
         [record] = await records.wait_for(key="stdin")
     try:

@@ -12,11 +12,21 @@ def test_every_chunk_of_one_completion_shares_id_time_and_model():
 
 
 def test_completion_and_usage():
-    completion = CompletionIds("haiku").completion("Paris.", Usage(12, 3))
+    completion = CompletionIds("haiku").completion("Paris.", Usage(12, 3, cached_tokens=8))
     assert completion["object"] == "chat.completion"
     assert completion["choices"][0]["message"] == {"role": "assistant", "content": "Paris."}
-    assert completion["usage"] == {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
-    assert usage_dict(None) == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    assert completion["usage"] == {
+        "prompt_tokens": 12,
+        "completion_tokens": 3,
+        "total_tokens": 15,
+        "prompt_tokens_details": {"cached_tokens": 8},
+    }
+    assert usage_dict(None) == {
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "total_tokens": 0,
+        "prompt_tokens_details": {"cached_tokens": 0},
+    }
     assert CompletionIds("x").usage_chunk(None)["choices"] == []
 
 

@@ -1,0 +1,110 @@
+"""Local CLI processes kept between the turns of a conversation, so its cache carries over.
+
+A chat client re-sends the whole history every turn. A fresh process must then read all of
+it, and the local model's first token grows with every turn. The local CLI keeps its
+conversation across stdin messages, like the real CLI, and llama.cpp keeps the tokens it has
+read. So a process that has answered stays parked: the history it holds (the request's turns
+and its own answer) is the key. The next request whose turns start with that history (the
+answer as the client kept it, compared without whitespace) gets that process and is sent
+only the turns after it. The model then reads only those turns.
+
+A parked process holds no request slot, only memory. At most `capacity` are kept: the
+oldest goes when another is parked. Each is ended after `idle_secs` without a next turn.
+A request that ends any other way (an error, or the client hanging up, as a caller barging
+in does) ends its process as before. Its conversation starts over in a fresh process next
+turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from server.cli.process import CliProcess
+from server.prompt import Turn
+
+
+@dataclass
+class _Parked:
+    model: str
+    proc: CliProcess
+    history: list[Turn]
+    timer: asyncio.TimerHandle | None = None
+
+
+class Conversations:
+    """Parked processes by the conversation they hold; `end` stops one that is let go."""
+
+    def __init__(self, capacity: int, idle_secs: float, end: Callable[[CliProcess], object]):
+        self.capacity = capacity
+        self._idle_secs = idle_secs
+        self._end = end
+        self._parked: list[_Parked] = []  # oldest first
+
+    @property
+    def pids(self) -> list[int]:
+        """The parked processes' pids."""
+        return [p.proc.pid for p in self._parked]
+
+    def take(self, model: str, turns: list[Turn]) -> tuple[CliProcess, list[Turn]] | None:
+        """The parked process holding the longest start of `turns`, and the turns still to
+        send it; None when no live one does. A parked conversation that `turns` continue
+        with another answer than the one its process gave is ended (it cannot be reused)."""
+        best: _Parked | None = None
+        for parked in list(self._parked):
+            match = _continues(turns, parked.history)
+            if match is None:
+                continue
+            if not match or not parked.proc.alive:
+                self._let_go(parked)
+            elif best is None or len(parked.history) > len(best.history):
+                best = parked
+        if best is None or best.model != model:
+            return None
+        self._parked.remove(best)
+        if best.timer:
+            best.timer.cancel()
+        return best.proc, turns[len(best.history) :]
+
+    def park(self, model: str, proc: CliProcess, history: list[Turn]) -> bool:
+        """Keep `proc`, which holds `history`, for its next turn; False when none are kept."""
+        if not self.capacity or not proc.alive:
+            return False
+        while len(self._parked) >= self.capacity:
+            self._let_go(self._parked[0])
+        parked = _Parked(model, proc, history)
+        parked.timer = asyncio.get_running_loop().call_later(self._idle_secs, self._expire, parked)
+        self._parked.append(parked)
+        return True
+
+    def close(self) -> None:
+        """Let every parked process go."""
+        for parked in list(self._parked):
+            self._let_go(parked)
+
+    def _expire(self, parked: _Parked) -> None:
+        if parked in self._parked:
+            self._let_go(parked)
+
+    def _let_go(self, parked: _Parked) -> None:
+        if parked.timer:
+            parked.timer.cancel()
+        self._parked.remove(parked)
+        self._end(parked.proc)
+
+
+def _continues(turns: list[Turn], history: list[Turn]) -> bool | None:
+    """True when `turns` are `history` and then more, ending with the user's; False when they
+    are its start with another last answer; None when they are another conversation."""
+    *before, answer = history
+    if len(turns) <= len(history) or turns[: len(before)] != before:
+        return None
+    said = turns[len(before)]
+    if said.role != "assistant" or _squeezed(said.text) != _squeezed(answer.text):
+        return False
+    return turns[-1].role == "user"
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())

@@ -1,0 +1,137 @@
+"""A conversation's local CLI process kept between its turns (`--conversations`), with the real
+model: the next turn goes to the same process and reads only what is new; two conversations
+keep their own; a barge-in still kills the process at once; an idle one is let go."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from server.http.state import PROCESSES
+from tests.conftest import pid_alive, wait_until
+from tests.server.local_cli.conftest import LONG, tokens
+from tests.server.local_cli.test_behind_the_server import LocalCli
+
+SYSTEM = {"role": "system", "content": "You are a helpful assistant. Answer in one sentence."}
+QUESTIONS = ["What is the capital of France?", "And of Italy?", "And of Spain?"]
+
+
+async def ask(sdk_client, messages: list[dict]) -> tuple[str, object]:
+    """One streamed answer and its usage."""
+    stream = await sdk_client.chat.completions.create(
+        model="local", messages=messages, stream=True, stream_options={"include_usage": True}
+    )
+    text, usage = [], None
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            text.append(chunk.choices[0].delta.content)
+        usage = chunk.usage or usage
+    return "".join(text), usage
+
+
+async def converse(client, questions: list[str]) -> list[object]:
+    """Ask `questions` in one conversation, re-sending its history as a chat client does;
+    each turn's usage."""
+    messages, usages = [SYSTEM], []
+    for question in questions:
+        messages.append({"role": "user", "content": question})
+        answer, usage = await ask(client, messages)
+        messages.append({"role": "assistant", "content": answer})
+        usages.append(usage)
+    return usages
+
+
+def evaluated(usage) -> int:
+    return usage.prompt_tokens - usage.prompt_tokens_details.cached_tokens
+
+
+def pids_by_answer(trace) -> list[int]:
+    """The pid of each finished answer, in order."""
+    return [t["pid"] for t in tokens(trace, "done")]
+
+
+async def test_each_turn_reads_only_what_is_new_in_the_same_process(
+    local_model, serve, sdk, tmp_path
+):
+    cli = LocalCli(tmp_path)
+    server = await serve(cli.settings(conversations=4))
+
+    usages = await converse(sdk(server), QUESTIONS)
+
+    first, second, third = pids_by_answer(cli.trace)
+    assert first == second == third
+    assert usages[2].prompt_tokens > usages[0].prompt_tokens
+    for later in usages[1:]:  # the history was read from the cache, only the new turn anew
+        assert later.prompt_tokens_details.cached_tokens > usages[0].prompt_tokens - 5
+        assert evaluated(later) < 30, later
+    assert server.app[PROCESSES].health()["conversations"]["kept"] == 1
+
+
+async def test_two_conversations_keep_their_own_processes(local_model, serve, sdk, tmp_path):
+    cli = LocalCli(tmp_path)
+    server = await serve(cli.settings(conversations=4))
+    client = sdk(server)
+
+    france, japan = await asyncio.gather(
+        converse(client, QUESTIONS[:2]), converse(client, ["Name a city in Japan.", "Another?"])
+    )
+
+    assert len(set(pids_by_answer(cli.trace))) == 2
+    assert evaluated(france[1]) < 30 and evaluated(japan[1]) < 30
+    assert server.app[PROCESSES].health()["conversations"]["kept"] == 2
+
+
+async def test_a_barge_in_on_a_kept_process_still_kills_it(local_model, serve, sdk, tmp_path):
+    cli = LocalCli(tmp_path, "--max-tokens=1000")
+    server = await serve(cli.settings(conversations=4))
+    messages = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}]
+    answer, _ = await ask(sdk(server), messages)
+    [kept] = server.app[PROCESSES].conversations.pids
+    messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": LONG}]
+
+    async with aiohttp.ClientSession() as session:
+        body = {"model": "local", "messages": messages, "stream": True}
+        response = await session.post(server.make_url("/v1/chat/completions"), json=body)
+        async for line in response.content:
+            if line.startswith(b"data: {") and b'"content"' in line:
+                break
+        assert server.app[PROCESSES].conversations.pids == []  # it is answering, not parked
+        response.close()  # the caller barged in
+
+    assert await wait_until(lambda: not pid_alive(kept), 10.0)
+    assert await wait_until(lambda: server.app[PROCESSES].supervisor.live == 0, 10.0)
+    assert server.app[PROCESSES].health()["conversations"]["kept"] == 0
+
+
+async def test_a_conversation_that_goes_quiet_lets_its_process_go(
+    local_model, serve, sdk, tmp_path
+):
+    cli = LocalCli(tmp_path)
+    server = await serve(cli.settings(conversations=4, conversation_idle=0.5))
+
+    await ask(sdk(server), [SYSTEM, {"role": "user", "content": QUESTIONS[0]}])
+    [kept] = server.app[PROCESSES].conversations.pids
+
+    assert await wait_until(lambda: not pid_alive(kept), 10.0)
+    assert server.app[PROCESSES].health()["conversations"]["kept"] == 0
+
+
+async def test_another_answer_in_the_history_starts_over(local_model, serve, sdk, tmp_path):
+    cli = LocalCli(tmp_path)
+    server = await serve(cli.settings(conversations=4))
+    client = sdk(server)
+    messages = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}]
+    await ask(client, messages)
+    [kept] = server.app[PROCESSES].conversations.pids
+
+    # The client kept another answer (cut short, say): the kept process cannot continue.
+    messages += [
+        {"role": "assistant", "content": "Paris"},
+        {"role": "user", "content": QUESTIONS[1]},
+    ]
+    _, usage = await ask(client, messages)
+
+    assert await wait_until(lambda: not pid_alive(kept), 10.0)
+    assert pids_by_answer(cli.trace)[1] != kept
+    assert usage.prompt_tokens > 0
