@@ -79,6 +79,20 @@ async def ask(client: VoiceClient, question: str) -> None:
     await client.wait_for("bot-stopped-speaking", after=started, within=60)
 
 
+async def first_sentence_spoken(client: VoiceClient, after: float, within: float = 30.0) -> None:
+    """Wait for RTVI `bot-output` to say a whole sentence has been played (what is recorded
+    as spoken goes sentence by sentence)."""
+    deadline = time.monotonic() + within
+    while not any(
+        m.get("type") == "bot-output"
+        and (m["data"].get("spoken") or m["data"].get("spoken_status") == "completed")
+        for t, m in client.received.messages
+        if t > after
+    ):
+        assert time.monotonic() < deadline, "no sentence spoken"
+        await asyncio.sleep(0.05)
+
+
 async def test_a_call_is_recorded_with_both_sides_and_its_latency(app: VoiceApp):
     async with VoiceClient.connect(app.ws_url) as client:
         await ask(client, QUESTION)
@@ -99,8 +113,8 @@ async def test_an_interrupted_answer_is_stored_as_far_as_it_was_spoken(app: Voic
     async with VoiceClient.connect(app.ws_url) as client:
         await client.wait_for("bot-ready")
         said = await client.say(speak("Tell me about Paris.", 16000))
-        await client.wait_for("bot-started-speaking", after=said, within=60)
-        await asyncio.sleep(1.5)
+        speaking = await client.wait_for("bot-started-speaking", after=said, within=60)
+        await first_sentence_spoken(client, after=speaking)
         barge = time.monotonic()
         asked = await client.say(speak("Stop. What about Rome?", 16000))
         await client.wait_for("bot-interrupted", after=barge, within=10)
