@@ -48,6 +48,13 @@ def add_call_routes(app: FastAPI, store: CallStore, admin_token: str | None) -> 
             {"WWW-Authenticate": "Bearer"},
         )
 
+    def refused_for(request: Request, call_id: str) -> JSONResponse | None:
+        if refusal := refused(request):
+            return refusal
+        if not _CALL_ID.fullmatch(call_id):
+            return json_error(400, "a call id is 1-64 letters, digits, '-' or '_'")
+        return None
+
     @app.get("/api/calls")
     async def list_calls(request: Request) -> JSONResponse:
         """Calls, newest first, with their number of turns; paged and filtered."""
@@ -68,10 +75,8 @@ def add_call_routes(app: FastAPI, store: CallStore, admin_token: str | None) -> 
     @app.get("/api/calls/{call_id}")
     async def get_call(request: Request, call_id: str) -> JSONResponse:
         """One call with its turns: both sides' words and each turn's latency."""
-        if refusal := refused(request):
+        if refusal := refused_for(request, call_id):
             return refusal
-        if not _CALL_ID.fullmatch(call_id):
-            return json_error(400, "a call id is 1-64 letters, digits, '-' or '_'")
         call = await store.get_call(call_id)
         if call is None:
             return json_error(404, f"no call {call_id}")
@@ -80,10 +85,8 @@ def add_call_routes(app: FastAPI, store: CallStore, admin_token: str | None) -> 
     @app.delete("/api/calls/{call_id}")
     async def delete_call(request: Request, call_id: str) -> Response:
         """Delete one call and its turns."""
-        if refusal := refused(request):
+        if refusal := refused_for(request, call_id):
             return refusal
-        if not _CALL_ID.fullmatch(call_id):
-            return json_error(400, "a call id is 1-64 letters, digits, '-' or '_'")
         if not await store.delete_call(call_id):
             return json_error(404, f"no call {call_id}")
         return Response(status_code=204)
