@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from server.child_server import free_port
+
 START_TIMEOUT = 30.0
 _PR_SET_PDEATHSIG = 1
 
@@ -54,9 +56,7 @@ def _serving(bin_dir: Path, folder: Path) -> Iterator[str]:
     data = folder / "data"
     initdb = [bin_dir / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]
     subprocess.run([*as_user, *initdb], check=True, capture_output=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     log = (folder / "postgres.log").open("wb")
     server = subprocess.Popen(
         [

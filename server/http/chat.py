@@ -39,21 +39,19 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         # A kept process already holds the earlier turns: it is sent only the new ones.
         prompt = flatten(lease.turns)
         run = run_prompt(lease.proc, prompt, deadlines, keep_stdin=processes.keeps_conversations)
-        run = _noting_the_answer(run, lease)
+        if processes.keeps_conversations:
+            run = _noting_the_answer(run, lease)
         if chat.stream:
             return await _stream(request, run, lease.proc.pid, chat)
         return await _complete(run, chat)
 
 
 async def _noting_the_answer(run: Answer, lease: Lease) -> Answer:
-    """`run`'s events, setting `lease.answer` once the answer is whole."""
-    texts: list[str] = []
+    """`run`'s events, setting `lease.answer` from the `Result` (the whole answer's text)."""
     async with aclosing(run) as events:
         async for event in events:
-            if isinstance(event, TextDelta):
-                texts.append(event.text)
-            elif isinstance(event, Result):
-                lease.answer = "".join(texts) or event.text
+            if isinstance(event, Result):
+                lease.answer = event.text
             yield event
 
 

@@ -7,7 +7,6 @@ operator key for the signed-in visitor; the widget connects through the official
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from harness.browser import chromium
 from harness.cli_records import cli_records, prompt
 from harness.voice_app import VoiceApp, start_voice_app
 from harness.widget_page import WidgetPage
+from server.child_server import free_port
 from server.parent_death import tied_to_parent
 from tests.voice.conftest import require_chromium
 
@@ -33,9 +33,7 @@ NOT_ALLOWED = "not allowed to call the assistant"  # widget/src/call.js MESSAGES
 
 @pytest.fixture(scope="module")
 def portal_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_port()
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,7 @@ async def test_each_turn_reads_only_what_is_new_in_the_same_process(
 
     usages = await converse(sdk(server), QUESTIONS)
 
+    assert await wait_until(lambda: len(pids_by_answer(cli.trace)) == 3, 10.0)
     first, second, third = pids_by_answer(cli.trace)
     assert first == second == third
     assert usages[2].prompt_tokens > usages[0].prompt_tokens
@@ -77,6 +78,7 @@ async def test_two_conversations_keep_their_own_processes(local_model, serve, sd
         converse(client, QUESTIONS[:2]), converse(client, ["Name a city in Japan.", "Another?"])
     )
 
+    assert await wait_until(lambda: len(pids_by_answer(cli.trace)) == 4, 10.0)
     assert len(set(pids_by_answer(cli.trace))) == 2
     assert evaluated(france[1]) < 30 and evaluated(japan[1]) < 30
     assert server.app[PROCESSES].health()["conversations"]["kept"] == 2
@@ -133,5 +135,7 @@ async def test_another_answer_in_the_history_starts_over(local_model, serve, sdk
     _, usage = await ask(client, messages)
 
     assert await wait_until(lambda: not pid_alive(kept), 10.0)
+    # The CLI writes its trace's `done` just after its result line: wait for it.
+    assert await wait_until(lambda: len(pids_by_answer(cli.trace)) == 2, 10.0)
     assert pids_by_answer(cli.trace)[1] != kept
     assert usage.prompt_tokens > 0
