@@ -18,6 +18,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.pipeline.worker import PipelineParams
 from pipecat.tests.utils import run_test
+from piper import SynthesisConfig
 
 from voice.services.piper_tts import default_voice_paths, load_voice
 from voice.services.whisper_stt import (
@@ -33,10 +34,17 @@ QUESTION = "What is the capital of France?"
 START_TIMEOUT = 30.0
 
 
+# Piper draws random noise for each synthesis unless told not to; the same words then sound
+# the same in every run, so a test's speech (and Whisper's hearing of it) cannot vary.
+SAME_EVERY_TIME = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+
+
 def speak(text: str, sample_rate: int) -> bytes:
-    """``text`` spoken by the bundled voice, as 16-bit mono PCM at ``sample_rate``."""
+    """``text`` spoken by the bundled voice, the same samples every time, as 16-bit mono PCM
+    at ``sample_rate``."""
     voice = load_voice(*default_voice_paths())
-    pcm = b"".join(chunk.audio_int16_bytes for chunk in voice.synthesize(text))
+    chunks = voice.synthesize(text, syn_config=SAME_EVERY_TIME)
+    pcm = b"".join(chunk.audio_int16_bytes for chunk in chunks)
     return resample(pcm, voice.config.sample_rate, sample_rate)
 
 
