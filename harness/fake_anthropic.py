@@ -3,8 +3,9 @@
 `POST /v1/messages` with `stream: true` answers with Anthropic's real event sequence
 (`message_start`, `content_block_start`, `content_block_delta` text deltas,
 `content_block_stop`, `message_delta`, `message_stop`), one text delta every
-`token_delay` seconds (the first one too). It records every request and every client that
-went away before its answer was over.
+`token_delay` seconds (the first one too). With `thinking` set, a request that does not
+ask for `thinking: disabled` gets a thinking block (thinking deltas and a signature) first.
+It records every request and every client that went away before its answer was over.
 
     python -m harness.fake_anthropic --port 8300 --token-delay-ms 20
 
@@ -35,6 +36,7 @@ class Upstream:
     """The fake's behaviour (change it between requests) and what it has seen."""
 
     answer: str = "Paris is the capital of France."
+    thinking: str = ""
     token_delay: float = 0.0
     mode: str = "normal"
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -80,7 +82,7 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
     try:
-        await _stream(response, request, upstream, model)
+        await _stream(response, request, upstream, model, body.get("thinking"))
     except (ConnectionResetError, asyncio.CancelledError):
         upstream.disconnects += 1
         raise
@@ -88,7 +90,11 @@ async def _messages(request: web.Request) -> web.StreamResponse:
 
 
 async def _stream(
-    response: web.StreamResponse, request: web.Request, upstream: Upstream, model: str
+    response: web.StreamResponse,
+    request: web.Request,
+    upstream: Upstream,
+    model: str,
+    thinking: Any,
 ) -> None:
     async def send(event: dict[str, Any]) -> None:
         data = json.dumps(event, ensure_ascii=False)
@@ -96,27 +102,34 @@ async def _stream(
 
     start = {**_message(model, ""), "content": [], "stop_reason": None}
     await send({"type": "message_start", "message": start})
-    await send(
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
-    )
+    index = 0
+    if upstream.thinking and thinking != {"type": "disabled"}:
+        block = {"type": "thinking", "thinking": "", "signature": ""}
+        await send({"type": "content_block_start", "index": 0, "content_block": block})
+        for piece in tokens(upstream.thinking):
+            if upstream.token_delay:
+                await asyncio.sleep(upstream.token_delay)
+            delta = {"type": "thinking_delta", "thinking": piece}
+            await send({"type": "content_block_delta", "index": 0, "delta": delta})
+        delta = {"type": "signature_delta", "signature": "fake-signature"}
+        await send({"type": "content_block_delta", "index": 0, "delta": delta})
+        await send({"type": "content_block_stop", "index": 0})
+        index = 1
+    block = {"type": "text", "text": ""}
+    await send({"type": "content_block_start", "index": index, "content_block": block})
     pieces = tokens(upstream.answer)
     for i, piece in enumerate(pieces):
         if upstream.token_delay:
             await asyncio.sleep(upstream.token_delay)
-        await send(
-            {
-                "type": "content_block_delta",
-                "index": 0,
-                "delta": {"type": "text_delta", "text": piece},
-            }
-        )
+        delta = {"type": "text_delta", "text": piece}
+        await send({"type": "content_block_delta", "index": index, "delta": delta})
         if i == 0:
             upstream.first_token_sent.append(time.time())
         if upstream.mode == "drop" and i == 1:
             assert request.transport is not None
             request.transport.abort()
             return
-    await send({"type": "content_block_stop", "index": 0})
+    await send({"type": "content_block_stop", "index": index})
     await send(
         {
             "type": "message_delta",

@@ -8,6 +8,8 @@ real CLI prints. The environment picks its behaviour:
                          | subagent | truncated | stall (two words, then silence)
     FAKE_CLI_ANSWER      the answer's text (default: "Paris is the capital of France.")
     FAKE_CLI_DELAY       seconds between text deltas (default 0; "slow" uses 0.05)
+    FAKE_CLI_THINKING    thinking streamed (as thinking deltas) before the answer, unless
+                         MAX_THINKING_TOKENS is 0, as the real CLI then asks for none
     FAKE_CLI_RECORD_DIR  where to write <pid>.json: argv, cwd, pid, stdin, timestamps
     FAKE_CLI_IGNORE_TERM when set, SIGTERM is ignored (only SIGKILL ends it)
     FAKE_CLI_CHILD       when set, it starts a sleeping child in its process group
@@ -26,7 +28,15 @@ ANSWER = os.environ.get("FAKE_CLI_ANSWER", "Paris is the capital of France.")
 DELAY = float(os.environ.get("FAKE_CLI_DELAY", "0.05" if MODE == "slow" else "0"))
 RECORD_DIR = os.environ.get("FAKE_CLI_RECORD_DIR")
 SESSION = "00000000-0000-4000-8000-000000000000"
+THINKING = os.environ.get("FAKE_CLI_THINKING", "")
+if os.environ.get("MAX_THINKING_TOKENS") == "0":
+    THINKING = ""
 record: dict = {"argv": sys.argv, "cwd": os.getcwd(), "pid": os.getpid(), "started": time.time()}
+record["thinking_env"] = {
+    name: os.environ[name]
+    for name in ("MAX_THINKING_TOKENS", "CLAUDE_CODE_EFFORT_LEVEL")
+    if name in os.environ
+}
 
 
 def save() -> None:
@@ -51,6 +61,11 @@ def stream_event(event: dict, parent: str | None = None) -> None:
             "parent_tool_use_id": parent,
         }
     )
+
+
+def thinking_delta(text: str) -> None:
+    delta = {"type": "thinking_delta", "thinking": text}
+    stream_event({"type": "content_block_delta", "index": 0, "delta": delta})
 
 
 def text_delta(text: str, parent: str | None = None) -> None:
@@ -142,6 +157,10 @@ def main() -> int:
         return 0
 
     stream_event({"type": "message_start", "message": {"role": "assistant"}})
+    for token in tokens(THINKING) if THINKING else []:
+        thinking_delta(token)
+        if DELAY:
+            time.sleep(DELAY)
     if MODE == "subagent":
         text_delta("not for the user", parent="toolu_1")
     for i, token in enumerate(tokens(ANSWER)):

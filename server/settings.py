@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from server.cli.command import AUTO, CLAUDE_MODELS, choose_cli
+from server.cli.thinking import EFFORTS, Thinking, from_effort
 from server.flags import (
     add_env_options,
     argv_from_env,
@@ -43,6 +44,13 @@ class Settings:
     warm_max_age: float = 600.0
     conversations: int | None = None  # None: DEFAULT_CONVERSATIONS with the local CLI, else 0
     conversation_idle: float = 120.0
+    reasoning_effort: str = "default"  # one of EFFORTS, for a request that does not say
+
+    @property
+    def thinking(self) -> Thinking:
+        """The thinking a request that does not ask for any gets."""
+        return from_effort(None if self.reasoning_effort == "default" else self.reasoning_effort)
+
     log_level: str = "info"
     cli_env: Mapping[str, str] = field(default_factory=dict)
 
@@ -128,6 +136,13 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "seconds a kept conversation's process waits for the next turn before it is ended "
         "(default %(default)s)",
     ),
+    (
+        "--reasoning-effort",
+        ("default", *EFFORTS),
+        "how much the CLI thinks before answering when a request does not say (its "
+        "reasoning_effort, thinking or reasoning.effort): none answers at once, minimal to "
+        "high give it more room; default leaves the CLI's own (default %(default)s)",
+    ),
     ("--log-level", str, "debug, info, warning or error (default %(default)s)"),
 ]
 
@@ -192,6 +207,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         warm_max_age=args.warm_max_age,
         conversations=args.conversations,
         conversation_idle=args.conversation_idle,
+        reasoning_effort=args.reasoning_effort,
         log_level=args.log_level,
         cli_env=cli_environment(environ),
     )

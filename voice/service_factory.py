@@ -57,9 +57,15 @@ def create_llm(
         api_key=endpoint.api_key or "none",  # never fall back to OPENAI_API_KEY
         base_url=endpoint.base_url,
         settings=OpenAILLMService.Settings(
-            model=settings.llm_model, system_instruction=system_prompt(caller)
+            model=settings.llm_model,
+            system_instruction=system_prompt(caller),
+            extra=_reasoning(settings.llm_reasoning_effort),
         ),
     )
+
+
+def _reasoning(effort: str) -> dict[str, str]:
+    return {} if effort == "default" else {"reasoning_effort": effort}
 
 
 async def preload_models(settings: Settings) -> None:

@@ -53,6 +53,7 @@ class Settings:
     llm_api_key: str | None = None
     llm_model: str = "local"
     llm_cli: str = "local"
+    llm_reasoning_effort: str = "none"
     stt: str = "whisper"
     stt_window: float = 30.0
     tts: str = "piper"
@@ -185,6 +186,13 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "--llm-cli",
         str,
         "the bundled server's --cli: the CLI that answers each request (default %(default)s)",
+    ),
+    (
+        "--llm-reasoning-effort",
+        ("none", "minimal", "low", "medium", "high", "default"),
+        "reasoning_effort sent with every completion request: none, so the caller hears the "
+        "first words without waiting for the model to think; default sends none at all, for "
+        "an --llm-url whose models refuse the field (default %(default)s)",
     ),
     ("--stt", STT_CHOICES, "speech to text, local or hosted (default %(default)s)"),
     (
@@ -336,6 +344,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         llm_api_key=args.llm_api_key or None,
         llm_model=args.llm_model or _default_model(args.llm_url, args.llm_cli),
         llm_cli=args.llm_cli,
+        llm_reasoning_effort=args.llm_reasoning_effort,
         stt=args.stt,
         stt_window=args.stt_window,
         tts=args.tts,

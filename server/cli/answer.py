@@ -13,7 +13,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 
 from server.cli.command import stdin_message
-from server.cli.events import ApiRetry, PlainText, Result, TextDelta
+from server.cli.events import ApiRetry, PlainText, Result, TextDelta, ThinkingDelta
 from server.cli.line_framer import LineTooLong
 from server.cli.parser import parse_line
 from server.cli.process import CliProcess
@@ -35,9 +35,10 @@ class Deadlines:
 
 async def run_prompt(
     proc: CliProcess, prompt: str, deadlines: Deadlines, *, keep_stdin: bool = False
-) -> AsyncGenerator[TextDelta | Result, None]:
-    """Send `prompt` to `proc` and yield text deltas, then one `Result`. With `keep_stdin`,
-    stdin stays open for the conversation's next message.
+) -> AsyncGenerator[TextDelta | ThinkingDelta | Result, None]:
+    """Send `prompt` to `proc` and yield text and thinking deltas, then one `Result`. With
+    `keep_stdin`, stdin stays open for the conversation's next message. Thinking counts as
+    output for the deadlines: a model that thinks for a minute has not stalled.
 
     Non-JSON lines are not relayed; when the CLI printed nothing else, the `Result` carries
     them as its text.
@@ -77,6 +78,10 @@ async def run_prompt(
                 streamed.append(event.text)
                 yield event
                 # From here, not from the read: a client slow to take the text is no stall.
+                deadline = loop.time() + deadlines.stall
+            elif isinstance(event, ThinkingDelta):
+                seen_text = True
+                yield event
                 deadline = loop.time() + deadlines.stall
             elif isinstance(event, Result):
                 if event.is_error:

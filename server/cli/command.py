@@ -1,7 +1,8 @@
 """Which CLI runs and with what argv: one pure function per decision, never a shell.
 
 `choose_cli` resolves `--cli` (the Claude Code CLI, or the bundled local model behind the same
-protocol); `build_argv` builds one process's argv; `stdin_message` carries the prompt.
+protocol); `process_spec` says what a process is fixed to at spawn; `build_argv` builds one
+process's argv; `stdin_message` carries the prompt.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from server.cli.thinking import CLI_DEFAULT, Thinking
 
 LOCAL = "local"
 AUTO = "auto"
@@ -52,10 +55,22 @@ def cli_command(cli: str) -> tuple[str, ...]:
     return (cli,)
 
 
-def process_model(cli: str, model: str) -> str:
-    """The `--model` a process is started with: every name the local CLI serves is one model,
-    so they share one warm pool instead of one pool (and one loaded model) per alias."""
-    return LOCAL if cli == LOCAL else model
+@dataclass(frozen=True, slots=True)
+class ProcessSpec:
+    """What a CLI process is fixed to when it starts: its `--model` and its thinking."""
+
+    model: str
+    thinking: Thinking = CLI_DEFAULT
+
+    def __str__(self) -> str:
+        return self.model if self.thinking == CLI_DEFAULT else f"{self.model}, {self.thinking}"
+
+
+def process_spec(cli: str, model: str, thinking: Thinking = CLI_DEFAULT) -> ProcessSpec:
+    """The process a request for `model` with `thinking` needs. Every name the local CLI
+    serves is one model, which never thinks, so they share one warm pool instead of one pool
+    (and one loaded model) per alias and effort."""
+    return ProcessSpec(LOCAL) if cli == LOCAL else ProcessSpec(model, thinking)
 
 
 def build_argv(command: Sequence[str], model: str) -> list[str]:

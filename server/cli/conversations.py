@@ -21,13 +21,14 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from server.cli.command import ProcessSpec
 from server.cli.process import CliProcess
 from server.prompt import Turn
 
 
 @dataclass
 class _Parked:
-    model: str
+    spec: ProcessSpec
     proc: CliProcess
     history: list[Turn]
     timer: asyncio.TimerHandle | None = None
@@ -47,7 +48,7 @@ class Conversations:
         """The parked processes' pids."""
         return [p.proc.pid for p in self._parked]
 
-    def take(self, model: str, turns: list[Turn]) -> tuple[CliProcess, list[Turn]] | None:
+    def take(self, spec: ProcessSpec, turns: list[Turn]) -> tuple[CliProcess, list[Turn]] | None:
         """The parked process holding the longest start of `turns`, and the turns still to
         send it; None when no live one does. A parked conversation that `turns` continue
         with another answer than the one its process gave is ended (it cannot be reused)."""
@@ -60,20 +61,20 @@ class Conversations:
                 self._let_go(parked)
             elif best is None or len(parked.history) > len(best.history):
                 best = parked
-        if best is None or best.model != model:
+        if best is None or best.spec != spec:
             return None
         self._parked.remove(best)
         if best.timer:
             best.timer.cancel()
         return best.proc, turns[len(best.history) :]
 
-    def park(self, model: str, proc: CliProcess, history: list[Turn]) -> bool:
+    def park(self, spec: ProcessSpec, proc: CliProcess, history: list[Turn]) -> bool:
         """Keep `proc`, which holds `history`, for its next turn; False when none are kept."""
         if not self.capacity or not proc.alive:
             return False
         while len(self._parked) >= self.capacity:
             self._let_go(self._parked[0])
-        parked = _Parked(model, proc, history)
+        parked = _Parked(spec, proc, history)
         parked.timer = asyncio.get_running_loop().call_later(self._idle_secs, self._expire, parked)
         self._parked.append(parked)
         return True

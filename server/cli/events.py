@@ -13,6 +13,13 @@ class TextDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ThinkingDelta:
+    """A piece of the model's thinking before (or between) its answer's text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts from the CLI's final `result` line."""
 
@@ -51,4 +58,4 @@ class PlainText:
     text: str
 
 
-Event = TextDelta | Result | ApiRetry | PlainText
+Event = TextDelta | ThinkingDelta | Result | ApiRetry | PlainText

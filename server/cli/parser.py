@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server.cli.events import ApiRetry, Event, PlainText, Result, TextDelta, Usage
+from server.cli.events import ApiRetry, Event, PlainText, Result, TextDelta, ThinkingDelta, Usage
 
 
 def parse_line(line: str) -> Event | None:
@@ -41,7 +41,7 @@ def parse_message(message: dict[str, Any]) -> Event | None:
     return None
 
 
-def _parse_stream_event(message: dict[str, Any]) -> TextDelta | None:
+def _parse_stream_event(message: dict[str, Any]) -> TextDelta | ThinkingDelta | None:
     # Lines with a parent_tool_use_id belong to a sub-agent, not the main answer.
     if message.get("parent_tool_use_id") is not None:
         return None
@@ -49,10 +49,15 @@ def _parse_stream_event(message: dict[str, Any]) -> TextDelta | None:
     if not isinstance(event, dict) or event.get("type") != "content_block_delta":
         return None
     delta = event.get("delta")
-    if not isinstance(delta, dict) or delta.get("type") != "text_delta":
+    if not isinstance(delta, dict):
         return None
-    text = delta.get("text")
-    return TextDelta(text) if isinstance(text, str) and text else None
+    if delta.get("type") == "text_delta":
+        text = delta.get("text")
+        return TextDelta(text) if isinstance(text, str) and text else None
+    if delta.get("type") == "thinking_delta":
+        text = delta.get("thinking")
+        return ThinkingDelta(text) if isinstance(text, str) and text else None
+    return None
 
 
 def _parse_result(message: dict[str, Any]) -> Result:

@@ -16,11 +16,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from server.cli.command import LOCAL, process_model
+from server.cli.command import LOCAL, process_spec
 from server.cli.conversations import Conversations
 from server.cli.process import CliProcess
 from server.cli.slots import Slots
 from server.cli.supervisor import CliSupervisor
+from server.cli.thinking import Thinking
 from server.cli.warm_pool import WarmPools
 from server.prompt import Turn
 from server.settings import Settings
@@ -43,6 +44,7 @@ class CliProcesses:
 
     def __init__(self, settings: Settings):
         self._cli = settings.cli
+        self._thinking = settings.thinking
         self.supervisor = CliSupervisor(
             cli=settings.cli,
             env=settings.cli_env,
@@ -54,7 +56,7 @@ class CliProcesses:
             self.supervisor,
             size=settings.warm,
             max_age=settings.warm_max_age,
-            preload=(process_model(settings.cli, settings.default_model),),
+            preload=(process_spec(settings.cli, settings.default_model, settings.thinking),),
         )
         # By default only the local CLI: it continues a conversation across stdin messages as
         # this expects (a test may say so for a wrapper around it).
@@ -75,9 +77,12 @@ class CliProcesses:
         return self.conversations.capacity > 0
 
     @asynccontextmanager
-    async def lease(self, model: str, turns: list[Turn] | None = None) -> AsyncIterator[Lease]:
-        """A process for `model` to answer `turns`, for the length of the `async with` block
-        (without `turns`, a fresh process that is never kept).
+    async def lease(
+        self, model: str, turns: list[Turn] | None = None, thinking: Thinking | None = None
+    ) -> AsyncIterator[Lease]:
+        """A process for `model` to answer `turns`, thinking as asked (None: the server's
+        default), for the length of the `async with` block (without `turns`, a fresh process
+        that is never kept).
 
         Raises `Busy` when no slot comes free within the queue timeout and `CliUnavailable`
         when no process can be started; either way nothing is left held. On leaving the block
@@ -87,32 +92,32 @@ class CliProcesses:
         and its pool refills, once it is: nothing competes with the dying process for the
         CPU, and the caller does not wait.
         """
-        pool_model = process_model(self._cli, model)
+        spec = process_spec(self._cli, model, thinking or self._thinking)
         await self.slots.acquire()
         try:
-            kept = self.conversations.take(pool_model, turns) if turns else None
+            kept = self.conversations.take(spec, turns) if turns else None
             if kept is not None:
                 lease = Lease(kept[0], kept[1], continued=True)
             else:
-                lease = Lease(await self.warm.acquire(pool_model), turns or [], continued=False)
+                lease = Lease(await self.warm.acquire(spec), turns or [], continued=False)
         except BaseException:
             self.slots.release()
             raise
 
         def reaped(_: asyncio.Task[None]) -> None:
             self.slots.release()
-            self.warm.request_ended(pool_model)
+            self.warm.request_ended(spec)
 
         parked = False
         try:
             yield lease
             if turns and lease.answer is not None:
                 history = [*turns, Turn("assistant", lease.answer)]
-                parked = self.conversations.park(pool_model, lease.proc, history)
+                parked = self.conversations.park(spec, lease.proc, history)
         finally:
             if parked:
                 self.slots.release()
-                self.warm.request_ended(pool_model)
+                self.warm.request_ended(spec)
             else:
                 self.supervisor.release(lease.proc).add_done_callback(reaped)
 

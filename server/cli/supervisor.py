@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import Mapping
 
-from server.cli.command import build_argv, cli_command
+from server.cli.command import ProcessSpec, build_argv, cli_command
 from server.cli.process import CliProcess
 
 log = logging.getLogger(__name__)
@@ -45,16 +45,16 @@ class CliSupervisor:
         """The pids of processes released and not yet reaped."""
         return [proc.pid for proc in self._closing]
 
-    async def spawn(self, model: str) -> CliProcess:
-        """Start a CLI process for `model`, waiting on stdin for its prompt."""
+    async def spawn(self, spec: ProcessSpec) -> CliProcess:
+        """Start a CLI process for `spec`, waiting on stdin for its prompt."""
         proc = await CliProcess.start(
-            build_argv(cli_command(self._cli), model),
-            env=self._env,
+            build_argv(cli_command(self._cli), spec.model),
+            env={**self._env, **spec.thinking.env()},
             max_line_bytes=self._max_line_bytes,
         )
         self.spawned += 1
         self._live.add(proc)
-        log.debug("started CLI pid %d for model %s", proc.pid, model)
+        log.debug("started CLI pid %d for %s", proc.pid, spec)
         return proc
 
     def release(self, proc: CliProcess) -> asyncio.Task[None]:

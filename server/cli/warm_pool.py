@@ -2,7 +2,7 @@
 
 Each process serves exactly one request and is then discarded: the server stays stateless,
 since every request carries its whole flattened history. Only what is fixed at spawn (model,
-flags) is per pool; the prompt goes over stdin when the request comes.
+thinking, flags) is per pool; the prompt goes over stdin when the request comes.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
+from server.cli.command import ProcessSpec
 from server.cli.process import CliProcess
 from server.cli.supervisor import CliSupervisor
 from server.errors import CliUnavailable
@@ -23,7 +24,7 @@ _RESPAWN_DELAY = 0.5
 
 @dataclass
 class PoolStats:
-    """Counters for one model's pool, reported by `/health`."""
+    """Counters for one pool, reported by `/health`."""
 
     hits: int = 0
     misses: int = 0
@@ -33,11 +34,11 @@ class PoolStats:
 
 
 class ModelPool:
-    """Up to `size` idle processes for one model, refilled in the background."""
+    """Up to `size` idle processes for one process spec, refilled in the background."""
 
-    def __init__(self, supervisor: CliSupervisor, model: str, size: int, max_age: float):
+    def __init__(self, supervisor: CliSupervisor, spec: ProcessSpec, size: int, max_age: float):
         self._supervisor = supervisor
-        self._model = model
+        self._spec = spec
         self._size = size
         self._max_age = max_age
         self._idle: deque[CliProcess] = deque()
@@ -59,7 +60,7 @@ class ModelPool:
         """Start spawning until idle plus in-flight spawns reach the pool size."""
         while not self._closed and len(self._idle) + self._spawning < self._size:
             self._spawning += 1
-            task = asyncio.create_task(self._spawn_one(), name=f"warm-{self._model}")
+            task = asyncio.create_task(self._spawn_one(), name=f"warm-{self._spec}")
             self._refills.add(task)
             task.add_done_callback(self._refills.discard)
 
@@ -113,10 +114,10 @@ class ModelPool:
 
     async def _spawn_one(self) -> None:
         try:
-            proc = await self._supervisor.spawn(self._model)
+            proc = await self._supervisor.spawn(self._spec)
         except CliUnavailable as e:
             self.stats.spawn_failures += 1
-            log.warning("could not pre-start a CLI for %s: %s", self._model, e.message)
+            log.warning("could not pre-start a CLI for %s: %s", self._spec, e.message)
             return
         finally:
             self._spawning -= 1
@@ -129,7 +130,7 @@ class ModelPool:
     async def _watch(self, proc: CliProcess) -> None:
         """Notice an idle process that dies (crash, OOM) and replace it at once."""
         code = await proc.wait()
-        log.warning("warm CLI pid %d for %s died while idle (exit %s)", proc.pid, self._model, code)
+        log.warning("warm CLI pid %d for %s died while idle (exit %s)", proc.pid, self._spec, code)
         self.stats.died += 1
         self._idle.remove(proc)
         del self._watchers[proc]
@@ -144,48 +145,54 @@ class ModelPool:
 
 
 class WarmPools:
-    """One `ModelPool` per model: the default model's from start-up, others from first use.
+    """One `ModelPool` per process spec: the default's from start-up, others from first use.
 
     At most `size` idle processes per pool; with the request slots that bounds all processes
-    at `max_concurrency + size * models in use`.
+    at `max_concurrency + size * specs in use`. Only preset thinking gets a pool (models times
+    six at most); a process with any other thinking budget is spawned for its request.
     """
 
     def __init__(
-        self, supervisor: CliSupervisor, *, size: int, max_age: float, preload: tuple[str, ...]
+        self,
+        supervisor: CliSupervisor,
+        *,
+        size: int,
+        max_age: float,
+        preload: tuple[ProcessSpec, ...],
     ):
         self._supervisor = supervisor
         self._size = size
         self._max_age = max_age
         self._preload = preload
-        self._pools: dict[str, ModelPool] = {}
+        self._pools: dict[ProcessSpec, ModelPool] = {}
         self._recycler: asyncio.Task[None] | None = None
         self._closed = False
 
     def start(self) -> None:
         """Fill the preloaded pools and start recycling processes past their maximum age."""
-        for model in self._preload:
-            self._pool(model)
+        for spec in self._preload:
+            self._pool(spec)
         if self._size:
             self._recycler = asyncio.create_task(self._recycle(), name="warm-recycler")
 
-    async def acquire(self, model: str) -> CliProcess:
-        """A process for `model`: a warm one when ready, else one spawned now (a miss).
+    async def acquire(self, spec: ProcessSpec) -> CliProcess:
+        """A process for `spec`: a warm one when ready, else one spawned now (a miss).
 
-        Call `request_ended(model)` when the request it served is over.
+        Call `request_ended(spec)` when the request it served is over.
         """
-        proc = self._pool(model).take() if self._size and not self._closed else None
-        return proc if proc is not None else await self._supervisor.spawn(model)
+        proc = self._pool(spec).take() if self._pooled(spec) else None
+        return proc if proc is not None else await self._supervisor.spawn(spec)
 
-    def request_ended(self, model: str) -> None:
-        """Refill `model`'s pool now that a request no longer needs the CPU."""
-        if self._size and not self._closed:  # a reap during shutdown must not start a pool
-            self._pool(model).fill()
+    def request_ended(self, spec: ProcessSpec) -> None:
+        """Refill `spec`'s pool now that a request no longer needs the CPU."""
+        if self._pooled(spec):  # a reap during shutdown must not start a pool
+            self._pool(spec).fill()
 
     def stats(self) -> dict[str, dict[str, int]]:
-        """Per model: idle processes, target size and the hit/miss/died/recycled counters."""
+        """Per spec: idle processes, target size and the hit/miss/died/recycled counters."""
         return {
-            model: {"idle": pool.idle, "size": self._size, **vars(pool.stats)}
-            for model, pool in self._pools.items()
+            str(spec): {"idle": pool.idle, "size": self._size, **vars(pool.stats)}
+            for spec, pool in self._pools.items()
         }
 
     def idle_pids(self) -> set[int]:
@@ -200,12 +207,13 @@ class WarmPools:
             await asyncio.gather(self._recycler, return_exceptions=True)
         await asyncio.gather(*(pool.aclose() for pool in self._pools.values()))
 
-    def _pool(self, model: str) -> ModelPool:
-        pool = self._pools.get(model)
+    def _pooled(self, spec: ProcessSpec) -> bool:
+        return bool(self._size) and not self._closed and spec.thinking.preset
+
+    def _pool(self, spec: ProcessSpec) -> ModelPool:
+        pool = self._pools.get(spec)
         if pool is None:
-            pool = self._pools[model] = ModelPool(
-                self._supervisor, model, self._size, self._max_age
-            )
+            pool = self._pools[spec] = ModelPool(self._supervisor, spec, self._size, self._max_age)
             pool.fill()
         return pool
 

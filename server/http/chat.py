@@ -9,18 +9,18 @@ from contextlib import aclosing
 from aiohttp import web
 
 from server.cli.answer import Deadlines, run_prompt
-from server.cli.events import Result, TextDelta
+from server.cli.events import Result, TextDelta, ThinkingDelta
 from server.cli.processes import Lease
 from server.errors import BadRequest, CliFailure
 from server.http import sse
 from server.http.chat_request import ChatRequest, parse_chat_request
-from server.http.openai_format import CompletionIds
+from server.http.openai_format import CompletionIds, reasoning
 from server.http.state import PROCESSES, SETTINGS
 from server.prompt import flatten
 
 log = logging.getLogger(__name__)
 
-Answer = AsyncGenerator[TextDelta | Result, None]
+Answer = AsyncGenerator[TextDelta | ThinkingDelta | Result, None]
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
@@ -35,7 +35,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     chat = parse_chat_request(body, models=settings.models, default_model=settings.default_model)
     deadlines = Deadlines(first_token=settings.first_token_timeout, stall=settings.stall_timeout)
     processes = request.app[PROCESSES]
-    async with processes.lease(chat.model, chat.turns) as lease:
+    async with processes.lease(chat.model, chat.turns, chat.thinking) as lease:
         # A kept process already holds the earlier turns: it is sent only the new ones.
         prompt = flatten(lease.turns)
         run = run_prompt(lease.proc, prompt, deadlines, keep_stdin=processes.keeps_conversations)
@@ -57,16 +57,20 @@ async def _noting_the_answer(run: Answer, lease: Lease) -> Answer:
 
 async def _complete(run: Answer, chat: ChatRequest) -> web.Response:
     texts: list[str] = []
+    thoughts: list[str] = []
     result: Result | None = None
     async with aclosing(run) as events:
         async for event in events:
             if isinstance(event, TextDelta):
                 texts.append(event.text)
+            elif isinstance(event, ThinkingDelta):
+                thoughts.append(event.text)
             elif isinstance(event, Result):
                 result = event
     assert result is not None
     content = "".join(texts) or result.text
-    return web.json_response(CompletionIds(chat.model).completion(content, result.usage))
+    completion = CompletionIds(chat.model).completion(content, result.usage, "".join(thoughts))
+    return web.json_response(completion)
 
 
 async def _stream(
@@ -84,10 +88,13 @@ async def _stream(
                 async for event in events:
                     if isinstance(event, TextDelta):
                         delta = {**first, "content": event.text}
-                        await response.write(sse.encode(ids.chunk(delta)))
-                        first = {}
-                    elif isinstance(event, Result):
+                    elif isinstance(event, ThinkingDelta):
+                        delta = {**first, **reasoning(event.text)}
+                    else:
                         result = event
+                        continue
+                    await response.write(sse.encode(ids.chunk(delta)))
+                    first = {}
         except CliFailure as e:
             log.warning("stream %s failed: %s", ids.id, e.message)
             await response.write(sse.encode(e.envelope()))

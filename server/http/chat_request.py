@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from server.cli.thinking import EFFORTS, Thinking, from_effort
 from server.errors import BadRequest
 from server.prompt import ROLES, Turn
 
@@ -18,6 +19,7 @@ class ChatRequest:
     turns: list[Turn]
     stream: bool
     include_usage: bool
+    thinking: Thinking | None = None  # None: the server's default
 
 
 def parse_chat_request(body: bytes, *, models: tuple[str, ...], default_model: str) -> ChatRequest:
@@ -57,7 +59,17 @@ def parse_chat_request(body: bytes, *, models: tuple[str, ...], default_model: s
         turns=_parse_messages(data.get("messages")),
         stream=stream,
         include_usage=include_usage,
+        thinking=parse_effort(data.get("reasoning_effort"), "reasoning_effort"),
     )
+
+
+def parse_effort(effort: Any, param: str) -> Thinking | None:
+    """An OpenAI reasoning effort (`none` ... `high`, or null for the server's default)."""
+    if effort is None:
+        return None
+    if effort not in EFFORTS:
+        raise BadRequest(f"'{param}' must be one of: {', '.join(EFFORTS)}", param=param)
+    return from_effort(effort)
 
 
 def _parse_messages(messages: Any) -> list[Turn]:

@@ -22,6 +22,12 @@ def usage_dict(usage: Usage | None) -> dict[str, int]:
     }
 
 
+def reasoning(text: str) -> dict[str, str]:
+    """Thinking as a delta or message field: `reasoning_content` (DeepSeek's name, which most
+    clients read) and `reasoning` (vLLM's newer one), the same text in both, never `content`."""
+    return {"reasoning_content": text, "reasoning": text}
+
+
 @dataclass
 class CompletionIds:
     """The id, creation time and model shared by every chunk of one completion."""
@@ -30,8 +36,14 @@ class CompletionIds:
     id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex}")
     created: int = field(default_factory=lambda: int(time.time()))
 
-    def completion(self, content: str, usage: Usage | None) -> dict[str, Any]:
-        """A whole `chat.completion` object."""
+    def completion(self, content: str, usage: Usage | None, thinking: str = "") -> dict[str, Any]:
+        """A whole `chat.completion` object; `thinking`, when there was any, as its
+        reasoning fields."""
+        message = {
+            "role": "assistant",
+            "content": content,
+            **(reasoning(thinking) if thinking else {}),
+        }
         return {
             "id": self.id,
             "object": "chat.completion",
@@ -40,7 +52,7 @@ class CompletionIds:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": content},
+                    "message": message,
                     "finish_reason": "stop",
                 }
             ],

@@ -180,3 +180,28 @@ async def test_warm_real_cli_serves_without_a_spawn_and_ends_at_shutdown(serve, 
     pids = supervisor.live_pids
     await server.close()
     assert not any(map(pid_alive, pids))
+
+
+@pytest.mark.parametrize("model", ["haiku", "sonnet"])
+async def test_thinking_is_relayed_when_on_and_absent_with_effort_none(
+    serve, real_settings, upstream, sdk, model
+):
+    state, _ = upstream
+    state.thinking = "The user asks about France. Its capital is Paris."
+    client = sdk(await serve(real_settings()))
+
+    stream = await client.chat.completions.create(model=model, messages=QUESTION, stream=True)
+    deltas = [chunk.choices[0].delta async for chunk in stream if chunk.choices]
+    thoughts = [d.model_extra["reasoning_content"] for d in deltas if d.model_extra]
+    assert "".join(thoughts) == state.thinking
+    assert "".join(d.content or "" for d in deltas) == state.answer
+
+    stream = await client.chat.completions.create(
+        model=model, messages=QUESTION, stream=True, reasoning_effort="none"
+    )
+    deltas = [chunk.choices[0].delta async for chunk in stream if chunk.choices]
+    assert not any(d.model_extra for d in deltas)
+    assert "".join(d.content or "" for d in deltas) == state.answer
+    thinking_asked = [body.get("thinking") for body in state.streamed_requests()]
+    assert thinking_asked[0]["type"] in ("adaptive", "enabled")
+    assert thinking_asked[1] == {"type": "disabled"}

@@ -110,6 +110,8 @@ async def test_caller_interrupts_a_long_answer(app: VoiceApp, records: Path, que
         assert "finished" not in cli_records_by_pid(records)[first["pid"]]
         assert answering > asked
 
+    # The agent asked for no thinking: the caller hears the first words at once.
+    assert first["thinking_env"] == {"MAX_THINKING_TOKENS": "0"}
     [second] = serving(records, "capital of France")
     spoken = re.search(r"<assistant>\n(.*?)\n</assistant>", prompt(second), re.S)
     assert spoken, prompt(second)

@@ -3,12 +3,14 @@ import sys
 
 from server.cli.command import (
     LOCAL_MODELS,
+    ProcessSpec,
     build_argv,
     choose_cli,
     cli_command,
-    process_model,
+    process_spec,
     stdin_message,
 )
+from server.cli.thinking import EFFORTS, from_effort
 
 
 def test_auto_takes_claude_from_path():
@@ -42,9 +44,13 @@ def test_commands():
     assert cli_command("/opt/claude") == ("/opt/claude",)
 
 
-def test_every_local_alias_runs_one_model_and_pool():
-    assert {process_model("local", m) for m in LOCAL_MODELS} == {"local"}
-    assert process_model("claude", "haiku") == "haiku"
+def test_every_local_alias_and_effort_runs_one_model_and_pool():
+    specs = {process_spec("local", m, from_effort(e)) for m in LOCAL_MODELS for e in EFFORTS}
+    assert specs == {ProcessSpec("local")}
+    assert process_spec("claude", "haiku") == ProcessSpec("haiku")
+    assert process_spec("claude", "haiku", from_effort("none")).thinking.env() == {
+        "MAX_THINKING_TOKENS": "0"
+    }
 
 
 def test_argv_is_lean_has_no_tools_and_no_prompt():

@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from server.cli.events import ApiRetry, PlainText, Result, TextDelta, Usage
+from server.cli.events import ApiRetry, PlainText, Result, TextDelta, ThinkingDelta, Usage
 from server.cli.parser import parse_line
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
@@ -24,6 +24,17 @@ def test_recorded_stream_gives_deltas_then_result():
         api_error_status=None,
     )
     assert all(isinstance(e, TextDelta) for e in events[:-1])
+
+
+def test_recorded_thinking_comes_as_thinking_deltas_before_the_text():
+    events = events_of("claude-code-2.1.197-thinking-stream-json.jsonl")
+    thoughts = [e.text for e in events if isinstance(e, ThinkingDelta)]
+    assert "".join(thoughts) == "The user asks about France. Its capital is Paris."
+    texts = [e.text for e in events if isinstance(e, TextDelta)]
+    assert "".join(texts) == "Paris is the capital of France."
+    last_thought = max(i for i, e in enumerate(events) if isinstance(e, ThinkingDelta))
+    assert isinstance(events[last_thought + 1], TextDelta)
+    assert isinstance(events[-1], Result) and not events[-1].is_error
 
 
 def test_recorded_api_error_is_an_error_despite_subtype_success():
@@ -53,7 +64,8 @@ def delta_line(text: str, parent: str | None = None, delta_type: str = "text_del
 def test_only_main_answer_text_deltas_count():
     assert parse_line(delta_line("hi")) == TextDelta("hi")
     assert parse_line(delta_line("sub", parent="toolu_1")) is None
-    assert parse_line(delta_line("hmm", delta_type="thinking_delta")) is None
+    assert parse_line(delta_line("hmm", delta_type="thinking_delta")) == ThinkingDelta("hmm")
+    assert parse_line(delta_line("hmm", parent="toolu_1", delta_type="thinking_delta")) is None
     assert parse_line(delta_line("{", delta_type="input_json_delta")) is None
     assert parse_line(delta_line("")) is None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+from server.cli.command import ProcessSpec
 from server.cli.process import pid_running
 from server.cli.supervisor import CliSupervisor
 from server.settings import cli_environment
@@ -18,7 +19,7 @@ def supervisor(fake_cli, records) -> CliSupervisor:
 
 async def test_release_is_immediate_and_idempotent(fake_cli, records):
     cli = supervisor(fake_cli, records)
-    proc = await cli.spawn("haiku")
+    proc = await cli.spawn(ProcessSpec("haiku"))
     [record] = await records.wait_for()
     assert "--model=haiku" in record["argv"] and cli.live_pids == [proc.pid]
     reaped = cli.release(proc)
@@ -31,7 +32,7 @@ async def test_release_is_immediate_and_idempotent(fake_cli, records):
 
 async def test_aclose_ends_every_live_process(fake_cli, records):
     cli = supervisor(fake_cli, records)
-    procs = [await cli.spawn("sonnet") for _ in range(3)]
+    procs = [await cli.spawn(ProcessSpec("sonnet")) for _ in range(3)]
     cli.release(procs[0])
     await asyncio.wait_for(cli.aclose(), 5)
     assert cli.live == 0
