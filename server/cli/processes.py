@@ -11,7 +11,7 @@ warm and parked ones, and no route handles any of this itself.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,12 +31,15 @@ DEFAULT_CONVERSATIONS = 8
 
 @dataclass
 class Lease:
-    """A request's process, the turns to send it, and its answer once it has given one."""
+    """A request's process, the turns to send it, and what to call once it has answered."""
 
     proc: CliProcess
     turns: list[Turn]
     continued: bool  # the process already holds the conversation's earlier turns
-    answer: str | None = None
+    # Call with the whole answer once the process has given it and nothing more will be read
+    # from it: a process that can continue the conversation is parked then, before the client
+    # hears the end of the answer, so its next turn (sent at once) finds it.
+    answered: Callable[[str], None] = lambda answer: None
 
 
 class CliProcesses:
@@ -85,12 +88,12 @@ class CliProcesses:
         that is never kept).
 
         Raises `Busy` when no slot comes free within the queue timeout and `CliUnavailable`
-        when no process can be started; either way nothing is left held. On leaving the block
-        with `lease.answer` set, a process that can continue the conversation is parked for
-        its next turn. Otherwise (an error, or cancellation when the client hangs up) the
-        process gets SIGTERM at once and is reaped in the background; its slot comes free,
-        and its pool refills, once it is: nothing competes with the dying process for the
-        CPU, and the caller does not wait.
+        when no process can be started; either way nothing is left held. When
+        `lease.answered` is called, a process that can continue the conversation is parked for
+        its next turn. Otherwise, on leaving the block (done, an error, or cancellation when
+        the client hangs up), the process gets SIGTERM at once and is reaped in the
+        background; its slot comes free, and its pool refills, once it is: nothing competes
+        with the dying process for the CPU, and the caller does not wait.
         """
         spec = process_spec(self._cli, model, thinking or self._thinking)
         await self.slots.acquire()
@@ -109,16 +112,22 @@ class CliProcesses:
             self.warm.request_ended(spec)
 
         parked = False
-        try:
-            yield lease
-            if turns and lease.answer is not None:
-                history = [*turns, Turn("assistant", lease.answer)]
-                parked = self.conversations.park(spec, lease.proc, history)
-        finally:
+
+        def answered(answer: str) -> None:
+            nonlocal parked
+            if parked or not turns:
+                return
+            history = [*turns, Turn("assistant", answer)]
+            parked = self.conversations.park(spec, lease.proc, history)
             if parked:
                 self.slots.release()
                 self.warm.request_ended(spec)
-            else:
+
+        lease.answered = answered
+        try:
+            yield lease
+        finally:
+            if not parked:
                 self.supervisor.release(lease.proc).add_done_callback(reaped)
 
     def health(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from server.cli.processes import CliProcesses
 from server.http.chat import chat_completions
+from server.http.messages import messages
 from server.http.middleware import auth_middleware, errors_middleware
 from server.http.openai_format import models_list
 from server.http.state import PROCESSES, SETTINGS
@@ -31,6 +32,7 @@ def create_app(settings: Settings) -> web.Application:
     # its CLI end and closes with an error event rather than going silent.
     app.on_shutdown.append(_end_processes)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/messages", messages)
     app.router.add_get("/v1/models", _models)
     app.router.add_get("/health", _health)
     return app

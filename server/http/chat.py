@@ -3,59 +3,34 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 from aiohttp import web
 
-from server.cli.answer import Deadlines, run_prompt
 from server.cli.events import Result, TextDelta, ThinkingDelta
-from server.cli.processes import Lease
-from server.errors import BadRequest, CliFailure
+from server.errors import CliFailure
 from server.http import sse
+from server.http.answering import Events, answering
 from server.http.chat_request import ChatRequest, parse_chat_request
+from server.http.json_body import read_body
 from server.http.openai_format import CompletionIds, reasoning
-from server.http.state import PROCESSES, SETTINGS
-from server.prompt import flatten
+from server.http.state import SETTINGS
 
 log = logging.getLogger(__name__)
-
-Answer = AsyncGenerator[TextDelta | ThinkingDelta | Result, None]
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     """`POST /v1/chat/completions`, streaming or not."""
     settings = request.app[SETTINGS]
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise BadRequest(
-            f"request body exceeds {settings.max_body_bytes} bytes", code="request_too_large"
-        ) from None
+    body = await read_body(request, settings.max_body_bytes)
     chat = parse_chat_request(body, models=settings.models, default_model=settings.default_model)
-    deadlines = Deadlines(first_token=settings.first_token_timeout, stall=settings.stall_timeout)
-    processes = request.app[PROCESSES]
-    async with processes.lease(chat.model, chat.turns, chat.thinking) as lease:
-        # A kept process already holds the earlier turns: it is sent only the new ones.
-        prompt = flatten(lease.turns)
-        run = run_prompt(lease.proc, prompt, deadlines, keep_stdin=processes.keeps_conversations)
-        if processes.keeps_conversations:
-            run = _noting_the_answer(run, lease)
+    async with answering(request.app, chat.model, chat.turns, chat.thinking) as answer:
         if chat.stream:
-            return await _stream(request, run, lease.proc.pid, chat)
-        return await _complete(run, chat)
+            return await _stream(request, answer.events, answer.pid, chat)
+        return await _complete(answer.events, chat)
 
 
-async def _noting_the_answer(run: Answer, lease: Lease) -> Answer:
-    """`run`'s events, setting `lease.answer` from the `Result` (the whole answer's text)."""
-    async with aclosing(run) as events:
-        async for event in events:
-            if isinstance(event, Result):
-                lease.answer = event.text
-            yield event
-
-
-async def _complete(run: Answer, chat: ChatRequest) -> web.Response:
+async def _complete(run: Events, chat: ChatRequest) -> web.Response:
     texts: list[str] = []
     thoughts: list[str] = []
     result: Result | None = None
@@ -74,7 +49,7 @@ async def _complete(run: Answer, chat: ChatRequest) -> web.Response:
 
 
 async def _stream(
-    request: web.Request, run: Answer, pid: int, chat: ChatRequest
+    request: web.Request, run: Events, pid: int, chat: ChatRequest
 ) -> web.StreamResponse:
     ids = CompletionIds(chat.model)
     response = await sse.open_stream(request)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from server.cli.thinking import EFFORTS, Thinking, from_effort
 from server.errors import BadRequest
+from server.http.json_body import json_object, model_of
 from server.prompt import ROLES, Turn
 
 
@@ -24,24 +24,8 @@ class ChatRequest:
 
 def parse_chat_request(body: bytes, *, models: tuple[str, ...], default_model: str) -> ChatRequest:
     """Decode and check the body; raise `BadRequest` naming the offending field."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise BadRequest(f"request body is not valid JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise BadRequest("request body must be a JSON object")
-
-    model = data.get("model", default_model)
-    if model is None:
-        model = default_model
-    if not isinstance(model, str):
-        raise BadRequest("'model' must be a string", param="model")
-    if model not in models:
-        raise BadRequest(
-            f"unsupported model {model!r}; supported models: {', '.join(models)}",
-            code="model_not_found",
-            param="model",
-        )
+    data = json_object(body)
+    model = model_of(data, models, default_model)
 
     stream = data.get("stream", False)
     if stream is None:

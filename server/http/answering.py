@@ -1,0 +1,65 @@
+"""A route's answer: a leased CLI process running the flattened turns, as typed events.
+
+Every route that answers (chat completions, messages, responses) goes through `answering`, so
+a kept conversation, the deadlines and the process's end (killed when the block is left
+before the answer is over, as when a client hangs up) work the same on each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from server.cli.answer import Deadlines, run_prompt
+from server.cli.events import Result, TextDelta, ThinkingDelta
+from server.cli.processes import Lease
+from server.cli.thinking import Thinking
+from server.http.state import PROCESSES, SETTINGS
+from server.prompt import Turn, flatten
+
+Events = AsyncGenerator[TextDelta | ThinkingDelta | Result, None]
+
+
+@dataclass(frozen=True, slots=True)
+class Answering:
+    """The answer's events (deltas, then one `Result`) and the pid of the CLI giving it."""
+
+    events: Events
+    pid: int
+
+
+@asynccontextmanager
+async def answering(
+    app: web.Application, model: str, turns: list[Turn], thinking: Thinking | None
+) -> AsyncIterator[Answering]:
+    """Lease a process for `model` and start it on `turns`, for the `async with` block.
+
+    Raises `Busy` or `CliUnavailable` (from the lease) before anything runs; the events raise
+    `CliFailure` when the CLI fails.
+    """
+    settings = app[SETTINGS]
+    deadlines = Deadlines(first_token=settings.first_token_timeout, stall=settings.stall_timeout)
+    processes = app[PROCESSES]
+    async with processes.lease(model, turns, thinking) as lease:
+        # A kept process already holds the earlier turns: it is sent only the new ones.
+        prompt = flatten(lease.turns)
+        run = run_prompt(lease.proc, prompt, deadlines, keep_stdin=processes.keeps_conversations)
+        if processes.keeps_conversations:
+            run = _noting_the_answer(run, lease)
+        yield Answering(run, lease.proc.pid)
+
+
+async def _noting_the_answer(run: Events, lease: Lease) -> Events:
+    """`run`'s events; once they are all read, the `Result`'s text (the whole answer) goes to
+    `lease.answered`, before the caller sends the end of the answer on."""
+    result: Result | None = None
+    async with aclosing(run) as events:
+        async for event in events:
+            if isinstance(event, Result):
+                result = event
+            yield event
+    if result is not None:
+        lease.answered(result.text)
