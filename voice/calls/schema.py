@@ -2,15 +2,12 @@
 
 The SQL is the subset SQLite and PostgreSQL share. Times are unix seconds (DOUBLE PRECISION:
 PostgreSQL's REAL would round them to minutes); a turn's latency parts are a JSON list of
-`[stage, seconds]` in the order they happened. Instances starting together take turns (an
-advisory lock on PostgreSQL, a write lock on SQLite), so each migration runs once.
+`[stage, seconds]` in the order they happened. `server.database` applies them.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-_LOCK_ID = 0x766F6963  # "voic": the advisory lock the migrations hold on PostgreSQL
+from server.database import Schema
 
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (
@@ -41,27 +38,4 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     ),
 ]
 
-
-def migrate(connection: Any, *, postgres: bool) -> int:
-    """Bring the database behind a DB-API `connection` (SQLite's, or PostgreSQL's when
-    `postgres`) up to the newest migration, in one transaction; the version it is at."""
-    placeholder = "%s" if postgres else "?"
-    cursor = connection.cursor()
-    # One instance at a time: the others wait here, then find the migrations done.
-    if postgres:
-        cursor.execute(f"SELECT pg_advisory_xact_lock({_LOCK_ID})")
-    else:
-        cursor.execute("BEGIN IMMEDIATE")
-    cursor.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    cursor.execute("SELECT MAX(version) FROM schema_version")
-    current = cursor.fetchone()[0] or 0
-    for version, statements in MIGRATIONS:
-        if version > current:
-            for statement in statements:
-                cursor.execute(statement)
-            cursor.execute(
-                f"INSERT INTO schema_version (version) VALUES ({placeholder})", [version]
-            )
-            current = version
-    connection.commit()
-    return current
+SCHEMA = Schema("call", "schema_version", MIGRATIONS)

@@ -1,32 +1,23 @@
-"""Where call records live: SQLite by default (a file, WAL), PostgreSQL by URL for several
-voice instances sharing one store.
+"""Where call records live: SQLite by default, PostgreSQL by URL for several voice instances
+sharing one store (`server.database`: one connection on one thread, numbered migrations).
 
-One connection, used from one thread (`ThreadPoolExecutor(max_workers=1)`): every write and
-read is queued there, so there is one writer per process and the event loop never blocks on
-the database. Each call is written as it goes: a row when it starts, each turn once when it
-ends, the end when it ends; a crash loses at most the turn in flight.
+Each call is written as it goes: a row when it starts, each turn once when it ends, the end
+when it ends; a crash loses at most the turn in flight.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from voice.calls.schema import migrate
+from server.database import Database, StoreError
+from voice.calls.schema import SCHEMA
 
-T = TypeVar("T")
+__all__ = ["Call", "CallStore", "StoreError", "Turn"]
+
 _CALL_COLUMNS = "id, transport, caller, started, ended, end_reason, end_detail"
 _TURN_COLUMNS = "number, at, user_text, bot_text, interrupted, latency_total, latency_parts"
-
-
-class StoreError(RuntimeError):
-    """The store cannot be opened (a bad path or URL, a missing driver); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -88,54 +79,26 @@ class Call:
 class CallStore:
     """Call records in one database; every method runs on the store's own thread."""
 
-    def __init__(self, connect: Callable[[], Any], *, postgres: bool, where: str):
-        self.where = where  # for logs: the file, or the URL without its password
-        self._postgres = postgres
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="call-store")
-        try:
-            self._connection = self._thread.submit(self._open, connect).result()
-        except BaseException:
-            self._thread.shutdown()
-            raise
+    def __init__(self, db: Database):
+        self._db = db
+        self.where = db.where  # for logs: the file, or the URL without its password
 
     @classmethod
     def open(cls, target: str) -> CallStore:
         """The store at `target`: a `postgresql://` URL, else an SQLite file path (created,
-        with its folder, if missing)."""
-        if target.startswith(("postgresql://", "postgres://")):
-            try:
-                import psycopg
-            except ImportError as e:
-                raise StoreError(
-                    "a postgresql:// store needs psycopg: install '.[postgres]'"
-                ) from e
-            where = f"postgresql://...@{target.split('@')[-1]}"
-            try:
-                return cls(lambda: psycopg.connect(target), postgres=True, where=where)
-            except psycopg.Error as e:
-                raise StoreError(f"cannot open the call store {where}: {e}") from e
-        path = Path(target).expanduser()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return cls(lambda: _sqlite(path), postgres=False, where=str(path))
-        except (OSError, sqlite3.Error) as e:
-            raise StoreError(f"cannot open the call store {path}: {e}") from e
-
-    def _open(self, connect: Callable[[], Any]) -> Any:
-        connection = connect()
-        migrate(connection, postgres=self._postgres)
-        return connection
+        with its folder, if missing). Raises `StoreError` when it cannot be opened."""
+        return cls(Database.open(target, SCHEMA))
 
     async def start_call(self, call: Call) -> None:
         """Record that `call` started."""
-        await self._write(
+        await self._db.execute(
             f"INSERT INTO calls ({_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [call.id, call.transport, call.caller, call.started, None, None, None],
         )
 
     async def add_turn(self, call_id: str, turn: Turn) -> None:
         """Record one finished turn of `call_id`, once."""
-        await self._write(
+        await self._db.execute(
             f"INSERT INTO turns (call_id, {_TURN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 call_id,
@@ -151,7 +114,7 @@ class CallStore:
 
     async def end_call(self, call_id: str, ended: float, reason: str, detail: str | None) -> None:
         """Record how `call_id` ended (only its first end counts)."""
-        await self._write(
+        await self._db.execute(
             "UPDATE calls SET ended = ?, end_reason = ?, end_detail = ? "
             "WHERE id = ? AND ended IS NULL",
             [ended, reason, detail, call_id],
@@ -181,15 +144,15 @@ class CallStore:
             f"FROM calls WHERE {' AND '.join(where)} "
             "ORDER BY started DESC, id DESC LIMIT ? OFFSET ?"
         )
-        rows = await self._read(sql, [*params, limit, offset])
+        rows = await self._db.read(sql, [*params, limit, offset])
         return [Call(*row[:7], turn_count=row[7]) for row in rows]
 
     async def get_call(self, call_id: str) -> Call | None:
         """One call with its turns in order, or None."""
-        calls = await self._read(f"SELECT {_CALL_COLUMNS} FROM calls WHERE id = ?", [call_id])
+        calls = await self._db.read(f"SELECT {_CALL_COLUMNS} FROM calls WHERE id = ?", [call_id])
         if not calls:
             return None
-        rows = await self._read(
+        rows = await self._db.read(
             f"SELECT {_TURN_COLUMNS} FROM turns WHERE call_id = ? ORDER BY number", [call_id]
         )
         turns = tuple(_turn(row) for row in rows)
@@ -199,11 +162,11 @@ class CallStore:
         """Delete a call and its turns; whether there was one."""
 
         def delete(cursor: Any) -> bool:
-            cursor.execute(self._sql("DELETE FROM turns WHERE call_id = ?"), [call_id])
-            cursor.execute(self._sql("DELETE FROM calls WHERE id = ?"), [call_id])
+            cursor.execute(self._db.sql("DELETE FROM turns WHERE call_id = ?"), [call_id])
+            cursor.execute(self._db.sql("DELETE FROM calls WHERE id = ?"), [call_id])
             return cursor.rowcount > 0
 
-        return await self._transaction(delete)
+        return await self._db.transaction(delete)
 
     async def purge(self, started_before: float) -> int:
         """Delete every call that started before `started_before`; how many went."""
@@ -211,52 +174,16 @@ class CallStore:
         def purge(cursor: Any) -> int:
             old = "SELECT id FROM calls WHERE started < ?"
             cursor.execute(
-                self._sql(f"DELETE FROM turns WHERE call_id IN ({old})"), [started_before]
+                self._db.sql(f"DELETE FROM turns WHERE call_id IN ({old})"), [started_before]
             )
-            cursor.execute(self._sql("DELETE FROM calls WHERE started < ?"), [started_before])
+            cursor.execute(self._db.sql("DELETE FROM calls WHERE started < ?"), [started_before])
             return cursor.rowcount
 
-        return await self._transaction(purge)
+        return await self._db.transaction(purge)
 
     async def close(self) -> None:
         """Finish what is queued, then close the connection."""
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._connection.close)
-        self._thread.shutdown(wait=True)
-
-    async def _write(self, sql: str, params: list[Any]) -> None:
-        await self._transaction(lambda cursor: cursor.execute(self._sql(sql), params))
-
-    async def _read(self, sql: str, params: list[Any]) -> list[tuple]:
-        def read(cursor: Any) -> list[tuple]:
-            cursor.execute(self._sql(sql), params)
-            return cursor.fetchall()
-
-        return await self._transaction(read)
-
-    async def _transaction(self, work: Callable[[Any], T]) -> T:
-        def run() -> T:
-            cursor = self._connection.cursor()
-            try:
-                result = work(cursor)
-                self._connection.commit()
-                return result
-            except BaseException:
-                self._connection.rollback()
-                raise
-            finally:
-                cursor.close()
-
-        return await asyncio.get_running_loop().run_in_executor(self._thread, run)
-
-    def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self._postgres else sql
-
-
-def _sqlite(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA busy_timeout=5000")  # another instance's write in progress
-    return connection
+        await self._db.close()
 
 
 def _turn(row: tuple) -> Turn:
