@@ -3,6 +3,7 @@
 ServerError                 message, HTTP status, OpenAI error type and code
 ├── BadRequest              400  malformed body, wrong types, unknown model
 ├── Unauthorized            401  missing or wrong bearer token
+├── NotFound                404  no such stored response
 ├── Busy                    429  no CLI slot came free in time
 └── CliFailure              502  the CLI failed to give an answer
     ├── CliUnavailable      503  the CLI could not be started at all
@@ -51,6 +52,14 @@ class Unauthorized(ServerError):
     status = 401
     type = "invalid_request_error"
     code = "invalid_api_key"
+
+
+class NotFound(ServerError):
+    """The id names nothing stored."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "not_found"
 
 
 class Busy(ServerError):

@@ -44,6 +44,8 @@ class Settings:
     warm_max_age: float = 600.0
     conversations: int | None = None  # None: DEFAULT_CONVERSATIONS with the local CLI, else 0
     conversation_idle: float = 120.0
+    db: str = "server-responses.db"
+    store_ttl: float = 30 * 24 * 3600.0
     reasoning_effort: str = "default"  # one of EFFORTS, for a request that does not say
 
     @property
@@ -137,6 +139,17 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "(default %(default)s)",
     ),
     (
+        "--db",
+        str,
+        "where /v1/responses are stored: an SQLite file, created on first use, or a "
+        "postgresql:// URL shared by several servers (default %(default)s)",
+    ),
+    (
+        "--store-ttl",
+        positive_float,
+        "seconds a stored response is kept (default %(default)s: 30 days)",
+    ),
+    (
         "--reasoning-effort",
         ("default", *EFFORTS),
         "how much the CLI thinks before answering when a request does not say (its "
@@ -207,6 +220,8 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         warm_max_age=args.warm_max_age,
         conversations=args.conversations,
         conversation_idle=args.conversation_idle,
+        db=args.db,
+        store_ttl=args.store_ttl,
         reasoning_effort=args.reasoning_effort,
         log_level=args.log_level,
         cli_env=cli_environment(environ),

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from server.cli.answer import Deadlines
 from server.cli.command import LOCAL, process_spec
 from server.cli.conversations import Conversations
 from server.cli.process import CliProcess
@@ -47,6 +48,7 @@ class CliProcesses:
 
     def __init__(self, settings: Settings):
         self._cli = settings.cli
+        self.deadlines = Deadlines(settings.first_token_timeout, settings.stall_timeout)
         self._thinking = settings.thinking
         self.supervisor = CliSupervisor(
             cli=settings.cli,

@@ -11,7 +11,9 @@ from server.http.chat import chat_completions
 from server.http.messages import messages
 from server.http.middleware import auth_middleware, errors_middleware
 from server.http.openai_format import models_list
-from server.http.state import PROCESSES, SETTINGS
+from server.http.responses import cancel_response, create_response, get_response
+from server.http.state import PROCESSES, RESPONSES, SETTINGS
+from server.responses.runs import Responses
 from server.settings import Settings
 
 
@@ -27,12 +29,18 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[PROCESSES] = CliProcesses(settings)
+    app[RESPONSES] = Responses(settings.db, settings.store_ttl)
     app.on_startup.append(_start_processes)
     # on_shutdown, not cleanup: it runs before open streams are cancelled, so each one sees
-    # its CLI end and closes with an error event rather than going silent.
+    # its CLI end and closes with an error event rather than going silent. Background runs go
+    # first, so each is stored as cancelled while the store is open.
+    app.on_shutdown.append(_end_runs)
     app.on_shutdown.append(_end_processes)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/messages", messages)
+    app.router.add_post("/v1/responses", create_response)
+    app.router.add_get("/v1/responses/{id}", get_response)
+    app.router.add_post("/v1/responses/{id}/cancel", cancel_response)
     app.router.add_get("/v1/models", _models)
     app.router.add_get("/health", _health)
     return app
@@ -40,6 +48,10 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _start_processes(app: web.Application) -> None:
     app[PROCESSES].start()
+
+
+async def _end_runs(app: web.Application) -> None:
+    await app[RESPONSES].aclose()
 
 
 async def _end_processes(app: web.Application) -> None:

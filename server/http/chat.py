@@ -7,14 +7,14 @@ from contextlib import aclosing
 
 from aiohttp import web
 
+from server.cli.answering import Events, answering
 from server.cli.events import Result, TextDelta, ThinkingDelta
 from server.errors import CliFailure
 from server.http import sse
-from server.http.answering import Events, answering
 from server.http.chat_request import ChatRequest, parse_chat_request
 from server.http.json_body import read_body
 from server.http.openai_format import CompletionIds, reasoning
-from server.http.state import SETTINGS
+from server.http.state import PROCESSES, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     body = await read_body(request, settings.max_body_bytes)
     chat = parse_chat_request(body, models=settings.models, default_model=settings.default_model)
-    async with answering(request.app, chat.model, chat.turns, chat.thinking) as answer:
+    async with answering(request.app[PROCESSES], chat.model, chat.turns, chat.thinking) as answer:
         if chat.stream:
             return await _stream(request, answer.events, answer.pid, chat)
         return await _complete(answer.events, chat)

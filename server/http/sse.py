@@ -1,4 +1,4 @@
-"""Server-sent events framing for OpenAI-style streams."""
+"""Server-sent events framing: `data:`-only events (chat completions) and typed ones."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ def encode(payload: dict[str, Any]) -> bytes:
     """One `data:` event carrying a JSON payload."""
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return b"data: " + data.encode() + b"\n\n"
+
+
+def typed(kind: str, data: str) -> bytes:
+    """One event with an `event:` line naming its type, carrying `data` (JSON)."""
+    return f"event: {kind}\ndata: {data}\n\n".encode()
 
 
 async def open_stream(request: web.Request) -> web.StreamResponse:

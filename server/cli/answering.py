@@ -1,4 +1,4 @@
-"""A route's answer: a leased CLI process running the flattened turns, as typed events.
+"""An answer: a leased CLI process running the flattened turns, as typed events.
 
 Every route that answers (chat completions, messages, responses) goes through `answering`, so
 a kept conversation, the deadlines and the process's end (killed when the block is left
@@ -11,13 +11,10 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 
-from aiohttp import web
-
-from server.cli.answer import Deadlines, run_prompt
+from server.cli.answer import run_prompt
 from server.cli.events import Result, TextDelta, ThinkingDelta
-from server.cli.processes import Lease
+from server.cli.processes import CliProcesses, Lease
 from server.cli.thinking import Thinking
-from server.http.state import PROCESSES, SETTINGS
 from server.prompt import Turn, flatten
 
 Events = AsyncGenerator[TextDelta | ThinkingDelta | Result, None]
@@ -33,20 +30,18 @@ class Answering:
 
 @asynccontextmanager
 async def answering(
-    app: web.Application, model: str, turns: list[Turn], thinking: Thinking | None
+    processes: CliProcesses, model: str, turns: list[Turn], thinking: Thinking | None
 ) -> AsyncIterator[Answering]:
     """Lease a process for `model` and start it on `turns`, for the `async with` block.
 
     Raises `Busy` or `CliUnavailable` (from the lease) before anything runs; the events raise
     `CliFailure` when the CLI fails.
     """
-    settings = app[SETTINGS]
-    deadlines = Deadlines(first_token=settings.first_token_timeout, stall=settings.stall_timeout)
-    processes = app[PROCESSES]
     async with processes.lease(model, turns, thinking) as lease:
         # A kept process already holds the earlier turns: it is sent only the new ones.
         prompt = flatten(lease.turns)
-        run = run_prompt(lease.proc, prompt, deadlines, keep_stdin=processes.keeps_conversations)
+        keep = processes.keeps_conversations
+        run = run_prompt(lease.proc, prompt, processes.deadlines, keep_stdin=keep)
         if processes.keeps_conversations:
             run = _noting_the_answer(run, lease)
         yield Answering(run, lease.proc.pid)
