@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import itertools
 import json
 import os
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import openai
+import psycopg
 import pytest
 from aiohttp.test_utils import TestServer
 
 from harness import fake_anthropic
 from harness import fake_cli as fake_cli_module
+from harness.postgres import PostgresMissing, postgres_server
 from server.http.app import create_app
 from server.settings import Settings, cli_environment
 
@@ -204,3 +207,30 @@ def real_settings(
         return Settings(cli=str(claude_cli), cli_env=env, **overrides)
 
     return make
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """One throwaway PostgreSQL server (Debian's) for the whole run; its URL."""
+    try:
+        with postgres_server() as url:
+            yield url
+    except PostgresMissing as e:
+        missing_dependency(str(e))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """Where a test's store lives: an SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        path = str(tmp_path / "sub" / "store.db")
+        return lambda: path
+    server = request.getfixturevalue("postgres")
+    name = f"store_{next(_databases)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    return lambda: url

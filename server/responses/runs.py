@@ -3,8 +3,8 @@
 The store is opened on first use (a server that never sees `/v1/responses` creates no file);
 opening it fails the runs a stopped server left behind. While runs are live, a beat every few
 seconds says this server is alive (so servers sharing a PostgreSQL store fail only another's
-abandoned runs), and stored responses older than `--store-ttl` are purged. At shutdown every
-background run is cancelled and stored as such.
+abandoned runs) and stops the runs another server has cancelled; stored responses older than
+`--store-ttl` are purged. At shutdown every background run is cancelled and stored as such.
 """
 
 from __future__ import annotations
@@ -99,8 +99,15 @@ class Responses:
         while True:
             await asyncio.sleep(BEAT_EVERY)
             try:
-                if any(run.request.background for run in self.runs.values()):
+                background = [run for run in self.runs.values() if run.request.background]
+                if background:
                     await self._store.beat(self.owner)
+                if background and self._store.shared:
+                    ended = await self._store.ended([run.id for run in background])
+                    for id in ended:
+                        if (run := self.runs.get(id)) is not None and run.task is not None:
+                            log.info("response %s was ended by another server", id)
+                            run.task.cancel()
                 if time.time() - last_sweep > ABANDONED_AFTER:
                     last_sweep = time.time()
                     if self._store.shared:

@@ -125,6 +125,16 @@ class ResponseStore:
             [time.time(), owner],
         )
 
+    async def ended(self, ids: list[str]) -> list[str]:
+        """Those of `ids` stored as over (cancelled through another server, say)."""
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        rows = await self._db.read(
+            f"SELECT id FROM responses WHERE id IN ({marks}) AND NOT {_RUNNING_SQL}", ids
+        )
+        return [row[0] for row in rows]
+
     async def fail_abandoned(self, *, silent_for: float | None) -> int:
         """Mark `failed` the running responses whose server is gone: all of them (None), or
         those whose owner has not beaten for `silent_for` seconds. How many."""

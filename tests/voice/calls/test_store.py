@@ -4,45 +4,21 @@ newest first, paged and filtered, kept across a restart, purged by age."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from harness.postgres import PostgresMissing, postgres_server
-from tests.conftest import missing_dependency
 from voice.calls.schema import MIGRATIONS
 from voice.calls.store import Call, CallStore, StoreError, Turn
 
-_databases = itertools.count()
 
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    """One PostgreSQL server for the module; its URL."""
-    try:
-        with postgres_server() as url:
-            yield url
-    except PostgresMissing as e:
-        missing_dependency(str(e))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
-    """Where a test's store lives: an SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        path = str(tmp_path / "sub" / "calls.db")
-        return lambda: path
-    server = request.getfixturevalue("postgres")
-    name = f"calls_{next(_databases)}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    url = server.rsplit("/", 1)[0] + f"/{name}"
-    return lambda: url
+@pytest.fixture
+def target(store_target: Callable[[], str]) -> Callable[[], str]:
+    return store_target
 
 
 PARTS = (("endpointing_wait", 0.2), ("transcription", 0.3), ("llm_inference", 0.5))
