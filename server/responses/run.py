@@ -83,6 +83,10 @@ class Run:
             # The lease was left above, so the CLI has had its SIGTERM already.
             await self._end("cancelled")
             raise
+        except Exception:
+            log.exception("response %s failed inside the server", self.id)
+            await self._end("failed", {"code": "server_error", "message": "internal server error"})
+            return
         await self._end("completed")
 
     async def follow(self, after: int = -1) -> AsyncIterator[tuple[str, str]]:
@@ -107,6 +111,8 @@ class Run:
         try:
             if self._store is not None and self.request.store:
                 await self._stored()
+        except Exception:
+            log.exception("response %s ended %s but could not be stored", self.id, status)
         finally:
             self._wake.set()
 
