@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = replace(Settings(), cli=AUTO, models=None, default_model=None)
     parser = argparse.ArgumentParser(
         prog="python -m server",
-        description="An OpenAI-compatible streaming /v1/chat/completions server that answers "
+        description="A streaming completions server (OpenAI's /v1/chat/completions and "
+        "/v1/responses, with background runs, and Anthropic's /v1/messages) that answers "
         "through a coding-agent CLI (the Claude Code CLI), one process per request. Every "
         "flag can also be set by the environment variable shown in brackets.",
     )
