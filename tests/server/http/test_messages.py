@@ -225,3 +225,18 @@ async def test_hanging_up_mid_stream_ends_the_cli(serve, fake_settings, records)
         response.close()
     assert await wait_until(lambda: not pid_alive(record["pid"]), 1.0)
     assert "finished" not in records.all()[0]
+
+
+async def test_a_body_over_the_cap_is_an_anthropic_400(serve, fake_settings, records):
+    server = await serve(fake_settings(max_body_bytes=1024))
+    body = {
+        "model": "sonnet",
+        "max_tokens": 8,
+        "messages": [{"role": "user", "content": "x" * 2048}],
+    }
+    async with aiohttp.ClientSession() as session:
+        async with session.post(server.make_url("/v1/messages"), json=body) as r:
+            assert r.status == 400
+            error = await r.json()
+    assert error["type"] == "error" and "exceeds 1024 bytes" in error["error"]["message"]
+    assert records.all() == []

@@ -144,3 +144,14 @@ async def test_unknown_ids_and_bad_queries(serve, settings, sdk):
             url = server.make_url(f"/v1/responses/{plain.id}?{query}")
             async with session.get(url) as response:
                 assert response.status == 400, query
+
+
+async def test_a_body_over_the_cap_is_a_400(serve, settings, records):
+    server = await serve(settings(max_body_bytes=1024))
+    async with aiohttp.ClientSession() as session:
+        body = {"input": "x" * 2048}
+        async with session.post(server.make_url("/v1/responses"), json=body) as r:
+            assert r.status == 400
+            error = (await r.json())["error"]
+    assert error["code"] == "request_too_large"
+    assert records.all() == []
