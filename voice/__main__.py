@@ -3,9 +3,11 @@
 Start-up order: bind the port (so a busy port fails before anything else starts), open the
 call store (`--db`, unless `--no-record`), start the bundled completions server unless
 `--llm-url` names one, load the local models, then serve.
-Ctrl-C or SIGTERM closes every websocket (code 1012) and every WebRTC peer (the app's
-shutdown, so uvicorn runs with its lifespan on), waits for the sessions to end (each closes
-its completion request, so the server kills that CLI), then stops the server child.
+SIGTERM (or Ctrl-C) drains (`voice.drain`): new sessions are refused and `/ready` says 503,
+and each live session ends once its current exchange is over, up to `--drain-timeout`. Then,
+or at a second signal, every websocket still open is closed (code 1012) and every WebRTC peer
+(the app's shutdown, so uvicorn runs with its lifespan on); the sessions end (each closes its
+completion request, so the server kills that CLI), then the server child is stopped.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from voice.app import create_app
 from voice.calls.store import CallStore, StoreError
 from voice.llm_server import BundledLlmServer, LlmEndpoint
 from voice.service_factory import preload_models
+from voice.sessions import Sessions
 from voice.settings import Settings, load_settings
 from voice.tracing import start_tracing
 
@@ -88,12 +91,17 @@ async def serve(settings: Settings, listener: socket.socket) -> int:
     server: _Server | None = None
     app = None
 
+    drained: asyncio.Task[None] | None = None
+
     def on_signal() -> None:
+        nonlocal drained
         if app is not None:
             app.state.sessions.shutting_down = True
         if server is None or not server.started:
             assert main_task is not None
             main_task.cancel()  # still starting: unwind, stopping what already started
+        elif drained is None and settings.drain_timeout > 0:
+            drained = asyncio.create_task(_drain(app.state.sessions, server, settings))
         elif server.should_exit:
             server.force_exit = True
         else:
@@ -165,6 +173,21 @@ async def call_store(settings: Settings) -> AsyncIterator[CallStore]:
     finally:
         purging.cancel()
         await store.close()
+
+
+async def _drain(sessions: Sessions, server: _Server, settings: Settings) -> None:
+    """Drain, wait for the live sessions (up to `--drain-timeout`), then stop serving."""
+    sessions.drain.begin()
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(sessions.slots.none_live.wait(), settings.drain_timeout)
+        logger.info(f"drained: every session ended within {time.monotonic() - started:.1f} s")
+    except TimeoutError:
+        logger.warning(
+            f"drain timeout: ending the {sessions.slots.live} session(s) still live after "
+            f"{settings.drain_timeout:g} s"
+        )
+    server.should_exit = True
 
 
 def _watch(bundled: BundledLlmServer, server: _Server, died: asyncio.Event) -> asyncio.Task[int]:

@@ -4,7 +4,8 @@ Routes follow Pipecat's runner (`pipecat/runner/run.py`), so its clients and doc
 `/ws-client` for plain websocket clients such as `@pipecat-ai/websocket-transport`, the
 phone routes (`POST /` for a provider's call webhook, `/ws` for the call's media stream;
 `voice.phone.routes`), WebRTC at `/api/offer` (`voice.webrtc`), the portal widget and its
-demo page (`GET /widget.js`, `GET /`; `voice.portal`), and `GET /status`. `POST /start`
+demo page (`GET /widget.js`, `GET /`; `voice.portal`), `GET /status`, and `GET /live` and
+`GET /ready` (`voice.drain`, which also refuses new sessions while the app drains). `POST /start`
 mints the session tokens every channel opens with when auth is on (`voice.start`,
 `voice.access`). Calls are recorded (`voice.calls`: `/api/calls`, the page at `/calls`).
 Which web origins may connect is `voice.origins`. Every session counts
@@ -21,6 +22,7 @@ from loguru import logger
 from voice.access import Access, token_of
 from voice.calls.api import add_call_routes
 from voice.calls.store import CallStore
+from voice.drain import add_drain_routes
 from voice.llm_server import LlmEndpoint
 from voice.origins import OriginPolicy, add_origin_checks
 from voice.phone import webhook
@@ -49,12 +51,13 @@ def create_app(
 
     origins = OriginPolicy(settings.allowed_origins)
     add_origin_checks(app, origins)
+    add_drain_routes(app, sessions.drain)
 
     @app.get("/status")
     async def status() -> dict[str, object]:
         """Readiness, where to connect, and how many sessions are live."""
         return {
-            "status": "ready",
+            "status": "draining" if sessions.drain.draining else "ready",
             "transports": ["websocket", "webrtc", *webhook.PROVIDERS],
             "websocket": "/ws-client",
             "webrtc": "/api/offer",

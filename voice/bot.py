@@ -16,7 +16,8 @@ from pipecat.runner.types import RunnerArguments
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.workers.runner import WorkerRunner
 
-from voice.calls.recorder import HUNG_UP, IDLE, TIME_LIMIT, CallRecorder
+from voice.calls.recorder import DRAINED, HUNG_UP, IDLE, TIME_LIMIT, CallRecorder
+from voice.drain import Drain, Exchange, end_when_drained
 from voice.latency_log import log_turn_latency
 from voice.llm_server import LlmEndpoint
 from voice.service_factory import create_llm, create_stt, create_tts
@@ -35,13 +36,15 @@ async def run_bot(
     rates: AudioRates = WEBSOCKET_RATES,
     before_output: Sequence[FrameProcessor] = (),
     recorder: CallRecorder | None = None,
+    drain: Drain | None = None,
 ) -> None:
     """Run one session's pipeline on `transport` until the client leaves, it goes idle or it
     reaches `--max-session-seconds`.
 
     The pipeline runs at `rates`; `before_output` go between the TTS and the output transport
     (a phone call's marks). `runner_args.body` is what the portal said about the caller.
-    `recorder`, when given, records the call's turns and why it ended."""
+    `recorder`, when given, records the call's turns and why it ended. When `drain` begins,
+    the session ends once its current exchange is over."""
     logger.info(f"starting session {runner_args.session_id}")
 
     stt = create_stt(settings)
@@ -70,6 +73,8 @@ async def run_bot(
     log_turn_latency(latency)
     if recorder:
         recorder.attach(user_aggregator, assistant_aggregator, latency)
+    exchange = Exchange()
+    exchange.attach(user_aggregator, assistant_aggregator)
 
     worker = PipelineWorker(
         pipeline,
@@ -108,11 +113,15 @@ async def run_bot(
     )
     await runner.add_workers(worker)
     limit = settings.max_session_seconds
-    time_limit = (
-        asyncio.create_task(end_after(worker, limit, lambda: ended(TIME_LIMIT))) if limit else None
+    ends = (
+        [asyncio.create_task(end_after(worker, limit, lambda: ended(TIME_LIMIT)))] if limit else []
     )
+    if drain:
+        ends.append(
+            asyncio.create_task(end_when_drained(worker, drain, exchange, lambda: ended(DRAINED)))
+        )
     try:
         await runner.run()
     finally:
-        if time_limit:
-            time_limit.cancel()
+        for end in ends:
+            end.cancel()

@@ -6,6 +6,7 @@ so they share one limit and one way to start, log and end a session.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,6 +22,7 @@ from pipecat.transports.base_transport import BaseTransport
 from voice.bot import run_bot
 from voice.calls.recorder import ERROR, CallRecorder
 from voice.calls.store import Call, CallStore
+from voice.drain import Drain
 from voice.llm_server import LlmEndpoint
 from voice.settings import Settings
 from voice.transports import AudioRates, session_transport
@@ -38,17 +40,22 @@ class SessionSlots:
     def __init__(self, limit: int):
         self.limit = limit
         self.live = 0
+        self.none_live = asyncio.Event()  # set while no slot is taken
+        self.none_live.set()
 
     def take(self) -> bool:
         """Take a slot; False when all are in use."""
         if self.live >= self.limit:
             return False
         self.live += 1
+        self.none_live.clear()
         return True
 
     def give_back(self) -> None:
         """Return a slot taken with `take`."""
         self.live -= 1
+        if self.live == 0:
+            self.none_live.set()
 
 
 class Sessions:
@@ -62,12 +69,17 @@ class Sessions:
         self.slots = SessionSlots(settings.max_sessions)
         self.store = store  # where calls are recorded; None with --no-record
         self.shutting_down = False  # set on SIGTERM: sessions ending now were ended by it
+        self.drain = Drain()
 
     async def in_a_slot(
         self, websocket: WebSocket, what: str, run: Callable[[str], Awaitable[None]]
     ) -> bool:
-        """`run(session_id)` holding one session slot; with none free, close with 1013 and
-        return False."""
+        """`run(session_id)` holding one session slot; with none free, or while draining,
+        close with 1013 and return False."""
+        if self.drain.draining:
+            logger.warning(f"{what} refused: draining")
+            await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="draining")
+            return False
         if not self.slots.take():
             logger.warning(f"{what} refused: all {self.slots.limit} sessions in use")
             await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="too many sessions")
@@ -137,6 +149,7 @@ class Sessions:
                 rates=rates,
                 before_output=before_output,
                 recorder=recorder,
+                drain=self.drain,
             )
         except Exception as e:
             reason = f"error: {e!r}"

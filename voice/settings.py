@@ -42,6 +42,7 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     start_rate_limit: int = 60
     max_session_seconds: float = 3600.0
+    drain_timeout: float = 30.0
     db: str = "voice-calls.db"
     record: bool = True
     keep_calls_days: float = 30.0
@@ -145,6 +146,13 @@ _OPTIONS: list[tuple[str, object, str]] = [
         non_negative_float,
         "longest a session may last: then the bot says goodbye and ends it; 0 for no limit "
         "(default %(default)s)",
+    ),
+    (
+        "--drain-timeout",
+        non_negative_float,
+        "on SIGTERM, seconds live sessions get to finish their current exchange (each then "
+        "ends with a short goodbye) while new ones are refused and /ready says 503; the rest "
+        "are then ended; a second SIGTERM ends them at once (default %(default)s)",
     ),
     (
         "--db",
@@ -333,6 +341,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         api_key=args.api_key or None,
         start_rate_limit=args.start_rate_limit,
         max_session_seconds=args.max_session_seconds,
+        drain_timeout=args.drain_timeout,
         db=args.db,
         record=args.record,
         keep_calls_days=args.keep_calls_days,

@@ -33,6 +33,7 @@ IDLE = "idle"
 TIME_LIMIT = "time limit"
 ERROR = "error"
 SHUTDOWN = "server shutdown"
+DRAINED = "server drain"
 
 
 class CallRecorder:
