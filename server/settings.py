@@ -12,6 +12,7 @@ from server.cli.thinking import EFFORTS, Thinking, from_effort
 from server.flags import (
     add_env_options,
     argv_from_env,
+    non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
@@ -44,6 +45,7 @@ class Settings:
     warm_max_age: float = 600.0
     conversations: int | None = None  # None: DEFAULT_CONVERSATIONS with the local CLI, else 0
     conversation_idle: float = 120.0
+    drain_timeout: float = 30.0
     db: str = "server-responses.db"
     store_ttl: float = 30 * 24 * 3600.0
     reasoning_effort: str = "default"  # one of EFFORTS, for a request that does not say
@@ -139,6 +141,13 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "(default %(default)s)",
     ),
     (
+        "--drain-timeout",
+        non_negative_float,
+        "on SIGTERM, seconds the answers in flight get to finish (no new connections are "
+        "taken; background responses are cancelled and stored) before every CLI is ended; "
+        "0 ends them at once (default %(default)s)",
+    ),
+    (
         "--db",
         str,
         "where /v1/responses are stored: an SQLite file, created on first use, or a "
@@ -221,6 +230,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         warm_max_age=args.warm_max_age,
         conversations=args.conversations,
         conversation_idle=args.conversation_idle,
+        drain_timeout=args.drain_timeout,
         db=args.db,
         store_ttl=args.store_ttl,
         reasoning_effort=args.reasoning_effort,

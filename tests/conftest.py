@@ -97,6 +97,7 @@ def fake_settings(records: Records, fake_cli: Path) -> Callable[..., Settings]:
         env.update(fake_env or {})
         overrides.setdefault("cli", str(fake_cli))
         overrides.setdefault("warm", 0)  # cold unless a test asks for warm processes
+        overrides.setdefault("drain_timeout", 0)  # closed at once unless a test drains
         return Settings(cli_env=env, **overrides)
 
     return make
@@ -204,6 +205,7 @@ def real_settings(
             {"HOME": str(home), "ANTHROPIC_BASE_URL": upstream[1], "ANTHROPIC_API_KEY": "sk-test"}
         )
         overrides.setdefault("warm", 0)
+        overrides.setdefault("drain_timeout", 0)
         return Settings(cli=str(claude_cli), cli_env=env, **overrides)
 
     return make

@@ -151,6 +151,13 @@ class CliProcesses:
             },
         }
 
+    async def drain(self) -> None:
+        """Start no more processes and keep none for later; return once the requests being
+        answered have finished (bound it with `asyncio.timeout`)."""
+        self.conversations.close()
+        await self.warm.aclose()
+        await self.slots.none_in_use.wait()
+
     async def aclose(self) -> None:
         """Stop refilling, end every process, warm, parked or busy, and wait until all are
         reaped."""

@@ -16,6 +16,8 @@ class Slots:
         self._limit = limit
         self._queue_timeout = queue_timeout
         self.in_use = 0
+        self.none_in_use = asyncio.Event()  # set while no slot is held
+        self.none_in_use.set()
 
     @property
     def limit(self) -> int:
@@ -32,8 +34,11 @@ class Slots:
                 retry_after=max(1, math.ceil(self._queue_timeout)),
             ) from None
         self.in_use += 1
+        self.none_in_use.clear()
 
     def release(self) -> None:
         """Give a slot back."""
         self.in_use -= 1
+        if self.in_use == 0:
+            self.none_in_use.set()
         self._semaphore.release()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 from aiohttp import web
@@ -15,6 +17,8 @@ from server.http.responses import cancel_response, create_response, get_response
 from server.http.state import PROCESSES, RESPONSES, SETTINGS
 from server.responses.runs import Responses
 from server.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -31,11 +35,12 @@ def create_app(settings: Settings) -> web.Application:
     app[PROCESSES] = CliProcesses(settings)
     app[RESPONSES] = Responses(settings.db, settings.store_ttl)
     app.on_startup.append(_start_processes)
-    # on_shutdown, not cleanup: it runs before open streams are cancelled, so each one sees
-    # its CLI end and closes with an error event rather than going silent. Background runs go
-    # first, so each is stored as cancelled while the store is open.
-    app.on_shutdown.append(_end_runs)
-    app.on_shutdown.append(_end_processes)
+    # aiohttp stops listening, then runs on_shutdown before it cancels open requests, so:
+    # background runs are cancelled (and stored as such); answers in flight get up to
+    # --drain-timeout to finish; then every CLI is ended, and a stream still open sees its
+    # CLI end and closes with an error event rather than going silent.
+    app.on_shutdown.append(_drain)
+    app.on_cleanup.append(_close_responses)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/messages", messages)
     app.router.add_post("/v1/responses", create_response)
@@ -50,12 +55,20 @@ async def _start_processes(app: web.Application) -> None:
     app[PROCESSES].start()
 
 
-async def _end_runs(app: web.Application) -> None:
-    await app[RESPONSES].aclose()
-
-
-async def _end_processes(app: web.Application) -> None:
+async def _drain(app: web.Application) -> None:
+    await app[RESPONSES].cancel_background()
+    timeout = app[SETTINGS].drain_timeout
+    if timeout:
+        try:
+            async with asyncio.timeout(timeout):
+                await app[PROCESSES].drain()
+        except TimeoutError:
+            log.warning("drain timeout: ending the answers still in flight after %g s", timeout)
     await app[PROCESSES].aclose()
+
+
+async def _close_responses(app: web.Application) -> None:
+    await app[RESPONSES].aclose()
 
 
 _STARTED = int(time.time())

@@ -79,19 +79,27 @@ class Responses:
         with suppress(asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(run.task), _CANCEL_WAIT)
 
+    async def cancel_background(self) -> None:
+        """Cancel every background run; each stores itself as cancelled."""
+        await self._cancel([run for run in self.runs.values() if run.request.background])
+
     async def aclose(self) -> None:
-        """Cancel every run (each stores itself as cancelled), then close the store."""
-        runs = [run for run in self.runs.values() if run.task is not None]
-        for run in runs:
-            run.task.cancel()
-        if runs:
-            await asyncio.wait([run.task for run in runs], timeout=_CANCEL_WAIT)
+        """Cancel every run still going (each stores itself as cancelled), then close the
+        store."""
+        await self._cancel(list(self.runs.values()))
         if self._beat is not None:
             self._beat.cancel()
             with suppress(asyncio.CancelledError):
                 await self._beat
         if self._store is not None:
             await self._store.close()
+
+    async def _cancel(self, runs: list[Run]) -> None:
+        runs = [run for run in runs if run.task is not None]
+        for run in runs:
+            run.task.cancel()
+        if runs:
+            await asyncio.wait([run.task for run in runs], timeout=_CANCEL_WAIT)
 
     async def _keep_beating(self) -> None:
         assert self._store is not None

@@ -138,3 +138,22 @@ async def test_client_can_finish_reading_after_done(serve, fake_settings):
         async with session.post(server.make_url("/v1/chat/completions"), json=BODY) as r:
             lines = [json.loads(x[6:]) for x in (await r.text()).split("\n\n") if x[6:7] == "{"]
     assert lines[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+async def test_shutdown_lets_answers_in_flight_finish_within_the_drain(
+    serve, fake_settings, records
+):
+    env = {"FAKE_CLI_DELAY": "0.05", "FAKE_CLI_ANSWER": " ".join(["word"] * 40)}  # 2 s
+    server = await serve(fake_settings("slow", fake_env=env, drain_timeout=10))
+    url = server.make_url("/v1/chat/completions")
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(url, json=BODY)
+        await read_first_content(response)
+        closing = asyncio.create_task(server.close())
+        rest = await response.read()  # the answer goes on to its end
+        await asyncio.wait_for(closing, 10)
+        with pytest.raises(aiohttp.ClientConnectionError):  # no longer listening
+            await session.post(url, json=BODY)
+    assert rest.endswith(b"data: [DONE]\n\n")
+    assert server.app[PROCESSES].supervisor.live == 0
+    assert not any(map(pid_alive, records.pids()))

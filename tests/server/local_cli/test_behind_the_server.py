@@ -29,6 +29,7 @@ class LocalCli:
     def settings(self, **overrides) -> Settings:
         env = cli_environment(cli_env(LOCAL_CLI_TRACE=str(self.trace)))
         overrides.setdefault("warm", 0)  # spawned per request unless a test asks otherwise
+        overrides.setdefault("drain_timeout", 0)  # closed at once
         return Settings(
             cli=str(self.path), models=MODELS, default_model="local", cli_env=env, **overrides
         )
