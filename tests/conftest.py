@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import anthropic
 import openai
 import psycopg
 import pytest
@@ -111,6 +112,21 @@ async def sdk() -> AsyncIterator[Callable[..., openai.AsyncOpenAI]]:
     def make(server: TestServer, api_key: str = "unused") -> openai.AsyncOpenAI:
         base_url = str(server.make_url("/v1"))
         clients.append(openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def claude() -> AsyncIterator[Callable[..., anthropic.AsyncAnthropic]]:
+    """`claude(server, api_key)`: a real Anthropic client for `server`."""
+    clients: list[anthropic.AsyncAnthropic] = []
+
+    def make(server: TestServer, api_key: str = "unused") -> anthropic.AsyncAnthropic:
+        base_url = str(server.make_url("")).rstrip("/")
+        clients.append(anthropic.AsyncAnthropic(base_url=base_url, api_key=api_key, max_retries=0))
         return clients[-1]
 
     yield make

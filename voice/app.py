@@ -16,8 +16,9 @@ module itself is not imported: on import it loads `.env` over the environment an
 
 from __future__ import annotations
 
-from fastapi import FastAPI, WebSocket
+from fastapi import FastAPI, Response, WebSocket
 from loguru import logger
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from voice.access import Access, token_of
 from voice.calls.api import add_call_routes
@@ -52,6 +53,11 @@ def create_app(
     origins = OriginPolicy(settings.allowed_origins)
     add_origin_checks(app, origins)
     add_drain_routes(app, sessions.drain)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """Sessions, turn latency and barge-ins in Prometheus' text format (`voice.metrics`)."""
+        return Response(sessions.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/status")
     async def status() -> dict[str, object]:

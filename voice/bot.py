@@ -16,11 +16,13 @@ from pipecat.runner.types import RunnerArguments
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.workers.runner import WorkerRunner
 
-from voice.calls.recorder import DRAINED, HUNG_UP, IDLE, TIME_LIMIT, CallRecorder
+from voice.calls.recorder import CallRecorder
 from voice.drain import Drain, Exchange, end_when_drained
 from voice.latency_log import log_turn_latency
 from voice.llm_server import LlmEndpoint
+from voice.metrics import VoiceMetrics
 from voice.service_factory import create_llm, create_stt, create_tts
+from voice.session_end import DRAINED, HUNG_UP, IDLE, TIME_LIMIT, SessionEnd
 from voice.session_limit import end_after
 from voice.settings import Settings
 from voice.transports import WEBSOCKET_RATES, AudioRates
@@ -35,16 +37,20 @@ async def run_bot(
     llm_endpoint: LlmEndpoint,
     rates: AudioRates = WEBSOCKET_RATES,
     before_output: Sequence[FrameProcessor] = (),
+    end: SessionEnd | None = None,
     recorder: CallRecorder | None = None,
     drain: Drain | None = None,
+    metrics: VoiceMetrics | None = None,
 ) -> None:
     """Run one session's pipeline on `transport` until the client leaves, it goes idle or it
     reaches `--max-session-seconds`.
 
     The pipeline runs at `rates`; `before_output` go between the TTS and the output transport
     (a phone call's marks). `runner_args.body` is what the portal said about the caller.
-    `recorder`, when given, records the call's turns and why it ended. When `drain` begins,
-    the session ends once its current exchange is over."""
+    Whatever ends the session says why in `end`. `recorder`, when given, records the call's
+    turns; `metrics` counts them. When `drain` begins, the session ends once its current
+    exchange is over."""
+    end = end or SessionEnd()
     logger.info(f"starting session {runner_args.session_id}")
 
     stt = create_stt(settings)
@@ -73,6 +79,8 @@ async def run_bot(
     log_turn_latency(latency)
     if recorder:
         recorder.attach(user_aggregator, assistant_aggregator, latency)
+    if metrics:
+        metrics.attach(assistant_aggregator, latency)
     exchange = Exchange()
     exchange.attach(user_aggregator, assistant_aggregator)
 
@@ -97,31 +105,26 @@ async def run_bot(
     @transport.event_handler("on_client_disconnected")
     async def on_client_disconnected(transport: BaseTransport, client: object) -> None:
         logger.info("client disconnected")
-        ended(HUNG_UP)
+        end.because(HUNG_UP)
         await worker.cancel()
 
     @worker.event_handler("on_idle_timeout")
     async def on_idle_timeout(worker: PipelineWorker) -> None:
-        ended(IDLE)
-
-    def ended(reason: str) -> None:
-        if recorder:
-            recorder.ended_because(reason)
+        end.because(IDLE)
 
     runner = WorkerRunner(
         handle_sigint=runner_args.handle_sigint, handle_sigterm=runner_args.handle_sigterm
     )
     await runner.add_workers(worker)
     limit = settings.max_session_seconds
-    ends = (
-        [asyncio.create_task(end_after(worker, limit, lambda: ended(TIME_LIMIT)))] if limit else []
-    )
+    enders = []  # what may end the session from the server's side
+    if limit:
+        enders.append(end_after(worker, limit, lambda: end.because(TIME_LIMIT)))
     if drain:
-        ends.append(
-            asyncio.create_task(end_when_drained(worker, drain, exchange, lambda: ended(DRAINED)))
-        )
+        enders.append(end_when_drained(worker, drain, exchange, lambda: end.because(DRAINED)))
+    tasks = [asyncio.create_task(ender) for ender in enders]
     try:
         await runner.run()
     finally:
-        for end in ends:
-            end.cancel()
+        for task in tasks:
+            task.cancel()

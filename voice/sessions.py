@@ -20,10 +20,12 @@ from pipecat.serializers.base_serializer import FrameSerializer
 from pipecat.transports.base_transport import BaseTransport
 
 from voice.bot import run_bot
-from voice.calls.recorder import ERROR, CallRecorder
+from voice.calls.recorder import CallRecorder
 from voice.calls.store import Call, CallStore
 from voice.drain import Drain
 from voice.llm_server import LlmEndpoint
+from voice.metrics import VoiceMetrics
+from voice.session_end import ERROR, SessionEnd
 from voice.settings import Settings
 from voice.transports import AudioRates, session_transport
 
@@ -70,6 +72,7 @@ class Sessions:
         self.store = store  # where calls are recorded; None with --no-record
         self.shutting_down = False  # set on SIGTERM: sessions ending now were ended by it
         self.drain = Drain()
+        self.metrics = VoiceMetrics(lambda: self.slots.live, lambda: self.drain.draining)
 
     async def in_a_slot(
         self, websocket: WebSocket, what: str, run: Callable[[str], Awaitable[None]]
@@ -134,7 +137,7 @@ class Sessions:
         """Run the bot on the transport `make_transport` builds until the session ends; log
         why (a client's rejected input, as `rejection` tells it, wins), and record the call
         (over `transport`, from `caller` if the transport names one) unless recording is off."""
-        reason = "client left or idle"
+        end = SessionEnd()
         recorder = None
         if self.store:
             call = Call(runner_args.session_id, transport, caller, started=time.time())
@@ -148,19 +151,21 @@ class Sessions:
                 llm_endpoint=self.llm_endpoint,
                 rates=rates,
                 before_output=before_output,
+                end=end,
                 recorder=recorder,
                 drain=self.drain,
+                metrics=self.metrics,
             )
         except Exception as e:
-            reason = f"error: {e!r}"
             logger.exception("session failed")
-            if recorder:
-                recorder.ended_because(ERROR, repr(e))
+            end.because(ERROR, repr(e))
         finally:
             if rejected := rejection():
-                reason = f"bad client input: {rejected}"
-                if recorder:
-                    recorder.ended_because(ERROR, reason)
-            logger.info(f"session {runner_args.session_id} ended ({reason})")
+                end = SessionEnd()  # bad input from the client outranks how it then ended
+                end.because(ERROR, f"bad client input: {rejected}")
+            reason = end.reason(shutting_down=self.shutting_down)
+            detail = f": {end.detail}" if end.detail else ""
+            logger.info(f"session {runner_args.session_id} ended ({reason}{detail})")
+            self.metrics.session_ended(transport, reason)
             if recorder:
-                await recorder.finish(shutting_down=self.shutting_down)
+                await recorder.finish(end, shutting_down=self.shutting_down)

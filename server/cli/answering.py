@@ -7,7 +7,8 @@ before the answer is over, as when a client hangs up) work the same on each.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 
@@ -30,13 +31,19 @@ class Answering:
 
 @asynccontextmanager
 async def answering(
-    processes: CliProcesses, model: str, turns: list[Turn], thinking: Thinking | None
+    processes: CliProcesses,
+    model: str,
+    turns: list[Turn],
+    thinking: Thinking | None,
+    first_output: Callable[[float], None] = lambda seconds: None,
 ) -> AsyncIterator[Answering]:
-    """Lease a process for `model` and start it on `turns`, for the `async with` block.
+    """Lease a process for `model` and start it on `turns`, for the `async with` block;
+    `first_output` gets the seconds from here to the first text or thinking.
 
     Raises `Busy` or `CliUnavailable` (from the lease) before anything runs; the events raise
     `CliFailure` when the CLI fails.
     """
+    started = time.monotonic()
     async with processes.lease(model, turns, thinking) as lease:
         # A kept process already holds the earlier turns: it is sent only the new ones.
         prompt = flatten(lease.turns)
@@ -44,7 +51,20 @@ async def answering(
         run = run_prompt(lease.proc, prompt, processes.deadlines, keep_stdin=keep)
         if processes.keeps_conversations:
             run = _noting_the_answer(run, lease)
-        yield Answering(run, lease.proc.pid)
+        yield Answering(_timing_the_first(run, started, first_output), lease.proc.pid)
+
+
+async def _timing_the_first(
+    run: Events, started: float, first_output: Callable[[float], None]
+) -> Events:
+    """`run`'s events, telling `first_output` how long the first delta took."""
+    timed = False
+    async with aclosing(run) as events:
+        async for event in events:
+            if not timed and isinstance(event, TextDelta | ThinkingDelta):
+                timed = True
+                first_output(time.monotonic() - started)
+            yield event
 
 
 async def _noting_the_answer(run: Events, lease: Lease) -> Events:

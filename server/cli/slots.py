@@ -16,6 +16,8 @@ class Slots:
         self._limit = limit
         self._queue_timeout = queue_timeout
         self.in_use = 0
+        self.waited = 0  # acquisitions that found every slot taken
+        self.refused = 0  # of those, the ones that gave up with `Busy`
         self.none_in_use = asyncio.Event()  # set while no slot is held
         self.none_in_use.set()
 
@@ -25,10 +27,13 @@ class Slots:
 
     async def acquire(self) -> None:
         """Take a slot, waiting at most the queue timeout; raise `Busy` after that."""
+        if self._semaphore.locked():
+            self.waited += 1
         try:
             async with asyncio.timeout(self._queue_timeout):
                 await self._semaphore.acquire()
         except TimeoutError:
+            self.refused += 1
             raise Busy(
                 f"all {self._limit} CLI slots are busy; try again shortly",
                 retry_after=max(1, math.ceil(self._queue_timeout)),

@@ -11,10 +11,11 @@ from aiohttp import web
 from server.cli.processes import CliProcesses
 from server.http.chat import chat_completions
 from server.http.messages import messages
+from server.http.metrics import CONTENT_TYPE, ServerMetrics
 from server.http.middleware import auth_middleware, errors_middleware
 from server.http.openai_format import models_list
 from server.http.responses import cancel_response, create_response, get_response
-from server.http.state import PROCESSES, RESPONSES, SETTINGS
+from server.http.state import METRICS, PROCESSES, RESPONSES, SETTINGS
 from server.responses.runs import Responses
 from server.settings import Settings
 
@@ -27,13 +28,17 @@ def create_app(settings: Settings) -> web.Application:
     Serve it with `handler_cancellation=True` (as `__main__` and aiohttp's test server do),
     so a client that disconnects cancels its handler and so ends its CLI at once.
     """
+    processes = CliProcesses(settings)
+    responses = Responses(settings.db, settings.store_ttl)
+    metrics = ServerMetrics(processes, responses)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[errors_middleware, auth_middleware(settings.api_key)],
+        middlewares=[metrics.middleware(), errors_middleware, auth_middleware(settings.api_key)],
     )
     app[SETTINGS] = settings
-    app[PROCESSES] = CliProcesses(settings)
-    app[RESPONSES] = Responses(settings.db, settings.store_ttl)
+    app[PROCESSES] = processes
+    app[RESPONSES] = responses
+    app[METRICS] = metrics
     app.on_startup.append(_start_processes)
     # aiohttp stops listening, then runs on_shutdown before it cancels open requests, so:
     # background runs are cancelled (and stored as such); answers in flight get up to
@@ -48,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post("/v1/responses/{id}/cancel", cancel_response)
     app.router.add_get("/v1/models", _models)
     app.router.add_get("/health", _health)
+    app.router.add_get("/metrics", _metrics)
     return app
 
 
@@ -76,6 +82,11 @@ _STARTED = int(time.time())
 
 async def _models(request: web.Request) -> web.Response:
     return web.json_response(models_list(request.app[SETTINGS].models, _STARTED))
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS].exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def _health(request: web.Request) -> web.Response:

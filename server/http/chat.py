@@ -14,7 +14,7 @@ from server.http import sse
 from server.http.chat_request import ChatRequest, parse_chat_request
 from server.http.json_body import read_body
 from server.http.openai_format import CompletionIds, reasoning
-from server.http.state import PROCESSES, SETTINGS
+from server.http.state import METRICS, PROCESSES, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,13 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     body = await read_body(request, settings.max_body_bytes)
     chat = parse_chat_request(body, models=settings.models, default_model=settings.default_model)
-    async with answering(request.app[PROCESSES], chat.model, chat.turns, chat.thinking) as answer:
+    async with answering(
+        request.app[PROCESSES],
+        chat.model,
+        chat.turns,
+        chat.thinking,
+        request.app[METRICS].first_token_of("/v1/chat/completions"),
+    ) as answer:
         if chat.stream:
             return await _stream(request, answer.events, answer.pid, chat)
         return await _complete(answer.events, chat)

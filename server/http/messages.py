@@ -16,7 +16,7 @@ from server.http import anthropic_format as fmt
 from server.http import sse
 from server.http.json_body import read_body
 from server.http.messages_request import MessagesRequest, parse_messages_request
-from server.http.state import PROCESSES, SETTINGS
+from server.http.state import METRICS, PROCESSES, SETTINGS
 from server.http.stop_sequences import StopSequences
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,13 @@ async def messages(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     body = await read_body(request, settings.max_body_bytes)
     req = parse_messages_request(body, models=settings.models, default_model=settings.default_model)
-    async with answering(request.app[PROCESSES], req.model, req.turns, req.thinking) as answer:
+    async with answering(
+        request.app[PROCESSES],
+        req.model,
+        req.turns,
+        req.thinking,
+        request.app[METRICS].first_token_of("/v1/messages"),
+    ) as answer:
         if req.stream:
             return await _stream(request, answer.events, req)
         return await _complete(answer.events, req)

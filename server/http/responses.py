@@ -13,7 +13,7 @@ from aiohttp import web
 from server.errors import BadRequest, NotFound
 from server.http import sse
 from server.http.json_body import read_body
-from server.http.state import PROCESSES, RESPONSES, SETTINGS
+from server.http.state import METRICS, PROCESSES, RESPONSES, SETTINGS
 from server.responses.request import parse_responses_request
 from server.responses.run import Run
 from server.responses.store import FINISHED
@@ -35,7 +35,10 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     store = await responses.store() if req.store else None
     run = Run(req, store, responses.owner)
     await run.begin()
-    run.task = asyncio.create_task(run.execute(request.app[PROCESSES]), name=f"response-{run.id}")
+    run.task = asyncio.create_task(
+        run.execute(request.app[PROCESSES], request.app[METRICS].first_token_of("/v1/responses")),
+        name=f"response-{run.id}",
+    )
     responses.track(run)
     if req.background:
         if req.stream:

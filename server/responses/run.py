@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -57,12 +57,16 @@ class Run:
         if self.request.background and self._store is not None:
             await self._store.add(self.output.response(), owner=self._owner)
 
-    async def execute(self, processes: CliProcesses) -> None:
+    async def execute(
+        self, processes: CliProcesses, first_output: Callable[[float], None] = lambda s: None
+    ) -> None:
         """Answer through a CLI process and end the run; never raises but `CancelledError`
         (after storing the run as cancelled)."""
         req = self.request
         try:
-            async with answering(processes, req.model, req.turns, req.thinking) as answer:
+            async with answering(
+                processes, req.model, req.turns, req.thinking, first_output
+            ) as answer:
                 self._emit(self.output.started())
                 if req.background and self._store is not None:
                     await self._store.start(self.output.response())

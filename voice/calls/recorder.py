@@ -26,14 +26,7 @@ from pipecat.processors.frame_processor import FrameProcessor
 
 from voice.calls.store import Call, CallStore, Turn
 from voice.latency_log import TurnLatency
-
-# How a call ended (`end.reason`); `detail` says more for an error.
-HUNG_UP = "caller hung up"
-IDLE = "idle"
-TIME_LIMIT = "time limit"
-ERROR = "error"
-SHUTDOWN = "server shutdown"
-DRAINED = "server drain"
+from voice.session_end import SessionEnd
 
 
 class CallRecorder:
@@ -45,7 +38,6 @@ class CallRecorder:
         self._turns = 0
         self._user_text: list[str] = []
         self._latency: TurnLatency | None = None
-        self._end: tuple[str, str | None] | None = None
         self._working = True
 
     async def start(self) -> None:
@@ -74,18 +66,12 @@ class CallRecorder:
         async def on_assistant_turn_stopped(_, message: AssistantTurnStoppedMessage):
             await self._write_turn(message.content.strip(), message.interrupted)
 
-    def ended_because(self, reason: str, detail: str | None = None) -> None:
-        """Say why the call is ending; the first reason given is the one kept."""
-        self._end = self._end or (reason, detail)
-
-    async def finish(self, *, shutting_down: bool = False) -> None:
+    async def finish(self, end: SessionEnd, *, shutting_down: bool = False) -> None:
         """Write a turn still waiting for its answer, then how the call ended."""
         if self._user_text:
             await self._write_turn("", interrupted=False)
-        reason, detail = self._end or (HUNG_UP, None)
-        if shutting_down and reason == HUNG_UP:  # the server closed the connection
-            reason = SHUTDOWN
-        await self._safely(self._store.end_call(self.call.id, time.time(), reason, detail))
+        reason = end.reason(shutting_down=shutting_down)
+        await self._safely(self._store.end_call(self.call.id, time.time(), reason, end.detail))
 
     async def _write_turn(self, bot_text: str, interrupted: bool) -> None:
         user_text, latency = " ".join(self._user_text), self._latency

@@ -3,8 +3,6 @@ thinking, stop sequences, errors in Anthropic's envelope, and the CLI ended on h
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
 import aiohttp
 import anthropic
 import pytest
@@ -15,21 +13,6 @@ from tests.conftest import pid_alive, wait_until
 ANSWER = "Paris is the capital of France."
 THINKING = "The user asks about France. Its capital is Paris."
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
-
-
-@pytest.fixture
-async def claude() -> AsyncIterator[Callable[..., anthropic.AsyncAnthropic]]:
-    """`claude(server, api_key)`: a real Anthropic client for `server`."""
-    clients: list[anthropic.AsyncAnthropic] = []
-
-    def make(server, api_key: str = "unused") -> anthropic.AsyncAnthropic:
-        base_url = str(server.make_url("")).rstrip("/")
-        clients.append(anthropic.AsyncAnthropic(base_url=base_url, api_key=api_key, max_retries=0))
-        return clients[-1]
-
-    yield make
-    for client in clients:
-        await client.close()
 
 
 async def test_a_whole_message(serve, fake_settings, claude, records):
