@@ -12,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from harness.http_json import post_json
 from harness.pipecat_client import VoiceClient
@@ -69,9 +71,10 @@ async def test_sigterm_lets_the_answer_finish_refuses_new_calls_and_exits_0(
 
         await wait_for_status(app, "/ready", 503)
         assert status(app, "/live") == 200
-        async with VoiceClient.connect(app.ws_url, microphone=False) as late:
-            await asyncio.wait_for(late.closed.wait(), 10)
-        assert late.ws.close_code == 1013
+        async with connect(app.ws_url) as late:
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(late.recv(), 10)
+        assert closed.value.rcvd.code == 1013
         with pytest.raises(urllib.error.HTTPError) as refused:
             await asyncio.to_thread(post_json, f"{app.http_url}/api/offer", {})
         assert refused.value.code == 503 and refused.value.headers["Retry-After"]
