@@ -7,7 +7,7 @@ from typing import Any
 
 from server.cli.thinking import EFFORTS, Thinking, from_effort
 from server.errors import BadRequest
-from server.http.json_body import json_object, model_of
+from server.http.json_body import json_object, model_of, text_of
 from server.prompt import ROLES, Turn
 
 
@@ -80,22 +80,4 @@ def _parse_message(index: int, message: Any) -> Turn:
         )
     if "content" not in message or message["content"] is None:
         raise BadRequest(f"{param} has no 'content'", param=f"{param}.content")
-    return Turn(role, _content_text(message["content"], f"{param}.content"))
-
-
-def _content_text(content: Any, param: str) -> str:
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        raise BadRequest(f"{param} must be a string or a list of text parts", param=param)
-    texts = []
-    for i, part in enumerate(content):
-        if not isinstance(part, dict) or part.get("type") != "text":
-            raise BadRequest(
-                f"{param}[{i}] must be a text part (only text is supported)", param=param
-            )
-        text = part.get("text")
-        if not isinstance(text, str):
-            raise BadRequest(f"{param}[{i}].text must be a string", param=param)
-        texts.append(text)
-    return "\n".join(texts)
+    return Turn(role, text_of(message["content"], f"{param}.content"))

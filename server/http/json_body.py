@@ -50,3 +50,27 @@ def model_of(
             param="model",
         )
     return model
+
+
+def text_of(
+    content: Any, param: str, *, kinds: tuple[str, ...] = ("text",), skipped: tuple[str, ...] = ()
+) -> str:
+    """A message's text: a string, or a list of parts of `kinds` (each with a string `text`),
+    joined by newlines; parts of `skipped` kinds are left out, any other kind refused."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise BadRequest(f"{param} must be a string or a list of text parts", param=param)
+    texts = []
+    for i, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind in skipped:
+            continue
+        if kind not in kinds:
+            raise BadRequest(
+                f"{param}[{i}] must be a text part (only text is supported)", param=param
+            )
+        if not isinstance(part.get("text"), str):
+            raise BadRequest(f"{param}[{i}].text must be a string", param=param)
+        texts.append(part["text"])
+    return "\n".join(texts)

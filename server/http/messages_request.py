@@ -7,7 +7,7 @@ from typing import Any
 
 from server.cli.thinking import Thinking, from_budget, from_effort
 from server.errors import BadRequest
-from server.http.json_body import json_object, model_of
+from server.http.json_body import json_object, model_of, text_of
 from server.prompt import Turn
 
 # Blocks a client sends back with an assistant turn that carry no text to re-read.
@@ -62,7 +62,7 @@ def _system(system: Any) -> list[str]:
         return [system] if system else []
     if not isinstance(system, list):
         raise BadRequest("'system' must be a string or a list of text blocks", param="system")
-    return [_text_of(system, "system")] if system else []
+    return [text_of(system, "system", skipped=_SKIPPED_BLOCKS)] if system else []
 
 
 def _messages(messages: Any) -> list[Turn]:
@@ -78,34 +78,11 @@ def _messages(messages: Any) -> list[Turn]:
         role = message.get("role")
         if role not in ("user", "assistant"):
             raise BadRequest(f"{param}.role must be 'user' or 'assistant'", param=f"{param}.role")
-        content = message.get("content")
-        if isinstance(content, str):
-            turns.append(Turn(role, content))
-        elif isinstance(content, list):
-            turns.append(Turn(role, _text_of(content, f"{param}.content")))
-        else:
-            raise BadRequest(
-                f"{param}.content must be a string or a list of content blocks",
-                param=f"{param}.content",
-            )
+        content = text_of(message.get("content"), f"{param}.content", skipped=_SKIPPED_BLOCKS)
+        turns.append(Turn(role, content))
     if turns[-1].role != "user":
         raise BadRequest("the last message must be the user's", param="messages")
     return turns
-
-
-def _text_of(blocks: list[Any], param: str) -> str:
-    """The text blocks' text, joined; thinking blocks skipped; anything else refused."""
-    texts = []
-    for i, block in enumerate(blocks):
-        kind = block.get("type") if isinstance(block, dict) else None
-        if kind in _SKIPPED_BLOCKS:
-            continue
-        if kind != "text" or not isinstance(block.get("text"), str):
-            raise BadRequest(
-                f"{param}[{i}] must be a text block (only text is supported)", param=param
-            )
-        texts.append(block["text"])
-    return "\n".join(texts)
 
 
 def _thinking(thinking: Any) -> Thinking | None:

@@ -8,7 +8,7 @@ from typing import Any
 from server.cli.thinking import Thinking
 from server.errors import BadRequest
 from server.http.chat_request import parse_effort
-from server.http.json_body import json_object, model_of
+from server.http.json_body import json_object, model_of, text_of
 from server.prompt import ROLES, Turn
 
 _TEXT_PARTS = ("input_text", "output_text", "text")
@@ -106,24 +106,9 @@ def _input(given: Any) -> list[Turn]:
         role = item.get("role")
         if role not in ROLES:
             raise BadRequest(f"{param}.role must be one of: {', '.join(ROLES)}", param=param)
-        turns.append(Turn(role, _content(item.get("content"), f"{param}.content")))
+        turns.append(
+            Turn(role, text_of(item.get("content"), f"{param}.content", kinds=_TEXT_PARTS))
+        )
     if not turns:
         raise BadRequest("'input' has no message", param="input")
     return turns
-
-
-def _content(content: Any, param: str) -> str:
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        raise BadRequest(f"{param} must be a string or a list of text parts", param=param)
-    texts = []
-    for i, part in enumerate(content):
-        if not isinstance(part, dict) or part.get("type") not in _TEXT_PARTS:
-            raise BadRequest(
-                f"{param}[{i}] must be a text part (only text is supported)", param=param
-            )
-        if not isinstance(part.get("text"), str):
-            raise BadRequest(f"{param}[{i}].text must be a string", param=param)
-        texts.append(part["text"])
-    return "\n".join(texts)
