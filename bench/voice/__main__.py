@@ -122,6 +122,7 @@ def _run(config: VoiceBenchConfig) -> int:
                     "turns": [s.to_dict() for s in results.turns],
                     "barge_in": [s.to_dict() for s in results.barge_ins],
                     "server_turns": results.server,
+                    "peak_mb": results.peak_mb,
                 }
                 for transport, results in every.items()
             },
@@ -137,10 +138,14 @@ def _run(config: VoiceBenchConfig) -> int:
 def _title(config: VoiceBenchConfig, machine: dict[str, Any]) -> str:
     return (
         f"bench.voice: {config.label} over {' and '.join(config.transports)}, "
-        f"{config.turns} turns x {config.calls} call(s), "
+        f"{config.turns} turns x {_calls(config)} call(s), "
         f"{config.barge_in_trials} barge-in trials\n{machine['cpu_model']} "
         f"x{machine['cpus_usable']}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
+
+
+def _calls(config: VoiceBenchConfig) -> str:
+    return "/".join(map(str, config.compare_calls)) if config.compare_calls else str(config.calls)
 
 
 def _exit_code(results: Results, label: str) -> int:

@@ -35,6 +35,7 @@ class VoiceBenchConfig:
     timeout: float
     json: Path | None
     plot: Path | None
+    compare_calls: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -43,6 +44,16 @@ class VoiceBenchConfig:
     def label_for(self, transport: str) -> str:
         """The name of `transport`'s rows: the label, with the transport unless a websocket."""
         return self.label if transport == "websocket" else f"{self.label} ({transport})"
+
+
+def _calls_list(text: str) -> tuple[int, ...]:
+    try:
+        calls = tuple(dict.fromkeys(int(n) for n in text.split(",") if n.strip()))
+    except ValueError:
+        calls = ()
+    if not calls or min(calls) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: numbers of calls, 1 or more, comma-separated")
+    return calls
 
 
 def _transport_list(text: str) -> tuple[str, ...]:
@@ -58,8 +69,9 @@ def _transport_list(text: str) -> tuple[str, ...]:
 def app_args(config: VoiceBenchConfig) -> tuple[str, ...]:
     """The flags for the `python -m voice` the bench starts; the user's own come last and win."""
     args: list[str] = []
-    if config.calls > VOICE_DEFAULT_MAX_SESSIONS:
-        args.append(f"--max-sessions={config.calls}")
+    most = max((config.calls, *config.compare_calls))
+    if most > VOICE_DEFAULT_MAX_SESSIONS:
+        args.append(f"--max-sessions={most}")
     if config.llm_cli:
         args.append(f"--llm-cli={config.llm_cli}")
     return (*args, *config.voice_args)
@@ -169,6 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
         "recording costs a turn",
     )
     add(
+        "--compare-calls",
+        type=_calls_list,
+        default=(),
+        metavar="N,M,...",
+        help="measure with each number of concurrent calls in turn (instead of -c) on the one "
+        "app, and print them side by side with their ratios over the first and the app's peak "
+        "memory (the app, its server and their processes) during each: latency against "
+        "concurrency, for a capacity model",
+    )
+    add(
         "--url",
         help="benchmark an agent that is already running at this websocket URL, e.g. "
         "ws://127.0.0.1:7860/ws-client (with --transport twilio or webrtc, its http(s) base "
@@ -206,6 +228,10 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
     args = parser.parse_args(ours)
     if args.url and (voice_args or args.llm_cli):
         parser.error("--url benchmarks a running agent: --llm-cli and VOICE_FLAGS do not apply")
+    if args.url and args.compare_calls:
+        parser.error("--compare-calls reads the app's memory: it starts its own, not --url")
+    if args.compare_calls and args.compare_no_record:
+        parser.error("--compare-calls and --compare-no-record: one comparison a run")
     if args.url and args.compare_no_record:
         parser.error("--compare-no-record starts its own two apps: it does not take --url")
     if args.url and len(args.transport) > 1:
@@ -234,6 +260,7 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
         timeout=args.timeout,
         json=args.json,
         plot=args.plot,
+        compare_calls=args.compare_calls,
     )
 
 

@@ -35,6 +35,7 @@ class Results:
     turns: list[TurnSample]  # warm-up turns included (phase "warmup")
     barge_ins: list[BargeSample]
     server: list[dict[str, Any]] | None  # the app's turn lines, each with its phase; None: --url
+    peak_mb: float | None = None  # the app's memory (its whole process tree) at its highest
 
 
 def series(results: Results) -> dict[str, list[float]]:
@@ -121,6 +122,11 @@ def headline(results: Results) -> list[str]:
         )
     if good and (by_turn := _first_audio_by_turn(good)):
         lines.append(by_turn)
+    if results.peak_mb is not None:
+        lines.append(
+            f"app memory at its peak: {results.peak_mb:.0f} MB (the app, its completions "
+            "server and their CLI processes, resident)"
+        )
     if trials := results.barge_ins:
         k = len(trials)
         frames = sum(s.interruption_ms is not None for s in trials)

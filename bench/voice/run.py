@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from bench.voice.audio import (
     synthesized,
 )
 from bench.voice.barge_in import BargeSample, barge_in_trial
+from bench.voice.memory import PeakMemory
 from bench.voice.options import VoiceBenchConfig, app_args
 from bench.voice.phone import PhoneClient
 from bench.voice.report import Results
@@ -66,22 +68,33 @@ def run(config: VoiceBenchConfig) -> tuple[dict[str, Results], list[str] | None]
         return {transport: Results(turns, barge_ins, None)}, None
     args = app_args(config)
     results: dict[str, Results] = {}
+    # What is measured on one app, each under its key: every transport, or with
+    # --compare-calls every transport with each number of calls.
+    steps = [(t, config, t) for t in config.transports]
+    if config.compare_calls:
+        steps = [
+            (f"{t} x{n}", replace(config, calls=n), t)
+            for t in config.transports
+            for n in config.compare_calls
+        ]
     # The second app, with --compare-no-record, keeps no call records: the cost of recording.
     variants = [("", args), (" no-record", (*args, "--no-record"))]
     for suffix, variant_args in variants[: 2 if config.compare_no_record else 1]:
-        measured = _on_an_app(config, variant_args, questions, stories, interruption)
-        results |= {f"{transport}{suffix}": r for transport, r in measured.items()}
+        measured = _on_an_app(config, steps, variant_args, questions, stories, interruption)
+        results |= {f"{key}{suffix}": r for key, r in measured.items()}
     return results, [sys.executable, "-m", "voice", "--port=0", *args]
 
 
 def _on_an_app(
     config: VoiceBenchConfig,
+    steps: list[tuple[str, VoiceBenchConfig, str]],
     args: tuple[str, ...],
     questions: list[Utterance],
     stories: list[Utterance],
     interruption: Utterance,
 ) -> dict[str, Results]:
-    """Start `python -m voice ARGS`, measure every transport on it in turn, stop it."""
+    """Start `python -m voice ARGS`, measure each step `(key, config, transport)` on it in
+    turn (with the app's peak memory during it), stop it."""
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
         print(f"bench.voice: starting python -m voice {' '.join(args)}".rstrip(), file=sys.stderr)
         # The app and the bench's peers on 127.0.0.1 only, as the tests have them.
@@ -99,20 +112,23 @@ def _on_an_app(
             def mark() -> int:
                 return app.log_path.stat().st_size
 
-            measured = {}
-            for transport in config.transports:
+            measured, peaks = {}, {}
+            for key, step, transport in steps:
                 url = app.ws_url if transport == "websocket" else app.http_url
-                measured[transport] = asyncio.run(
-                    _measure(config, transport, url, questions, stories, interruption, mark)
-                )
+                with PeakMemory(app.process.pid) as peak:
+                    measured[key] = asyncio.run(
+                        _measure(step, transport, url, questions, stories, interruption, mark)
+                    )
+                peaks[key] = peak.mb
         finally:
             app.stop()
         log = app.log_path.read_bytes()
     results = {}
-    for transport, (turns, barge_ins, marks) in measured.items():
-        if transport == config.transports[-1]:
+    last = steps[-1][0]
+    for key, (turns, barge_ins, marks) in measured.items():
+        if key == last:
             marks = (*marks[:3], len(log))  # lines the app wrote as it stopped count too
-        results[transport] = Results(turns, barge_ins, _server_lines(log, marks))
+        results[key] = Results(turns, barge_ins, _server_lines(log, marks), peaks[key])
     return results
 
 

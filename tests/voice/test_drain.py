@@ -33,6 +33,7 @@ def status(app: VoiceApp, path: str) -> int:
         with urllib.request.urlopen(f"{app.http_url}{path}", timeout=5) as response:
             return response.status
     except urllib.error.HTTPError as e:
+        e.close()  # it holds the response's socket
         return e.code
 
 
@@ -78,6 +79,7 @@ async def test_sigterm_lets_the_answer_finish_refuses_new_calls_and_exits_0(
         with pytest.raises(urllib.error.HTTPError) as refused:
             await asyncio.to_thread(post_json, f"{app.http_url}/api/offer", {})
         assert refused.value.code == 503 and refused.value.headers["Retry-After"]
+        refused.value.close()
 
         # The answer plays to its end, then a goodbye, then the app hangs up.
         stopped = await caller.wait_for("bot-stopped-speaking", after=speaking, within=60)

@@ -40,6 +40,7 @@ def test_help_explains_every_option():
         "--timeout",
         "--json",
         "--plot",
+        "--compare-calls",
         "VOICE_FLAGS",
     ):
         assert option in done.stdout
@@ -125,6 +126,38 @@ def test_smoke_run_over_a_phone_call_and_webrtc_beside_the_websocket(
     assert [r["label"] for r in rows] == [base, phone["label"], f"{base} (webrtc)"]
     assert "(twilio)" in done.stdout
     assert any(r.startswith("client: first audio: twilio / websocket = ") for r in record["ratios"])
+
+
+def test_compare_calls_measures_each_concurrency_on_one_app_with_its_memory(
+    fake_cli: Path, tmp_path: Path
+):
+    record_path = tmp_path / "voice.json"
+    done = bench(
+        *("--compare-calls", "1,2", "-n", "1", "--warmup", "0", "--barge-in-trials", "0"),
+        *("--json", str(record_path), "--", f"--llm-cli={fake_cli}"),
+        env={**os.environ, "FAKE_CLI_ANSWER": ANSWER},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    record = json.loads(record_path.read_text())
+    assert list(record["transports"]) == ["websocket x1", "websocket x2"]
+    for calls, measured in zip((1, 2), record["transports"].values(), strict=True):
+        turns = [t for t in measured["turns"] if t["phase"] == "turn"]
+        assert len(turns) == calls and all(t["ok"] for t in turns), turns
+        assert measured["peak_mb"] > 100  # the app, its server and the models, resident
+        assert len([t for t in measured["server_turns"] if t["phase"] == "turn"]) == calls
+    assert any(
+        r.startswith("client: first audio: websocket x2 / websocket x1 = ")
+        for r in record["ratios"]
+    )
+    assert "app memory at its peak" in done.stdout
+
+
+def test_a_calls_list_with_a_zero_is_a_usage_error():
+    done = bench("--compare-calls", "1,0", timeout=60)
+
+    assert done.returncode == 2
+    assert "numbers of calls, 1 or more" in done.stderr
 
 
 def test_a_transport_list_with_an_unknown_one_is_a_usage_error():
