@@ -22,10 +22,12 @@ from pathlib import Path
 import anthropic
 import openai
 
+from bench.server.process_exit import ProcessExit
 from bench.stats import format_table, summarize
 from harness import fake_cli
 from harness.cli_records import cli_records
 from server.child_server import ChildServer, server_argv
+from server.cli.process import pid_running
 from server.settings import cli_environment
 
 QUESTION = "What is the capital of France?"
@@ -93,25 +95,14 @@ async def cancel_once(client: openai.AsyncOpenAI, records: Path) -> tuple[float,
         if (await client.responses.retrieve(response.id)).output_text:
             break
         await asyncio.sleep(0.005)
-    [pid] = [r["pid"] for r in cli_records(records) if "first_text" in r and _alive(r["pid"])]
-    started = time.perf_counter()
-    cancelled = await client.responses.cancel(response.id)
-    answered = time.perf_counter() - started
-    while True:
-        if not _alive(pid):
-            break
-        await asyncio.sleep(0.0005)
-    gone = time.perf_counter() - started
+    [pid] = [r["pid"] for r in cli_records(records) if "first_text" in r and pid_running(r["pid"])]
+    with ProcessExit(pid) as process:  # its exit, read from a pidfd as bench.server does
+        started = time.perf_counter()
+        cancelled = await client.responses.cancel(response.id)
+        answered = time.perf_counter() - started
+        gone = await process.wait() - started
     assert cancelled.status == "cancelled", cancelled.status
     return answered, gone
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 async def run(args: argparse.Namespace) -> int:
