@@ -78,7 +78,7 @@ def load_balancer(upstreams: Sequence[str]) -> Iterator[str]:
         port = free_port()
         servers = "\n".join(f"        server {u} max_fails=1 fail_timeout=30s;" for u in upstreams)
         # As root, the worker would be `nobody`, who cannot reach the temp folders.
-        user = "user root;" if _is_root() else ""
+        user = "user root;" if os.geteuid() == 0 else ""
         config = folder / "nginx.conf"
         config.write_text(CONFIG.format(folder=folder, port=port, servers=servers, user=user))
         log = (folder / "nginx.out").open("wb")
@@ -100,10 +100,6 @@ def load_balancer(upstreams: Sequence[str]) -> Iterator[str]:
                 process.wait()
             log.close()
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _is_root() -> bool:
-    return os.geteuid() == 0
 
 
 def _dying_with_parent() -> None:

@@ -5,6 +5,7 @@ ServerError                 message, HTTP status, OpenAI error type and code
 ├── Unauthorized            401  missing or wrong bearer token
 ├── NotFound                404  no such stored response
 ├── Busy                    429  no CLI slot came free in time
+├── StoreUnavailable        503  the responses store cannot be opened
 └── CliFailure              502  the CLI failed to give an answer
     ├── CliUnavailable      503  the CLI could not be started at all
     └── CliTimeout          504  no text before the first-token deadline, or a stall after it
@@ -72,6 +73,13 @@ class Busy(ServerError):
     def __init__(self, message: str, *, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class StoreUnavailable(ServerError):
+    """The responses store (`--db`) cannot be opened."""
+
+    status = 503
+    code = "store_unavailable"
 
 
 class CliFailure(ServerError):

@@ -26,8 +26,9 @@ from voice.http_errors import json_error
 
 GOODBYE = "I have to hang up now, sorry. Please call again in a moment. Goodbye."
 RETRY_AFTER_SECS = 5
-# Requests that would start a session (a WebRTC renegotiation is a PATCH, and goes on).
-_STARTS = (("POST", "/start"), ("POST", "/api/offer"), ("POST", "/"))
+# POSTs that would start a session: a token, an offer (also `/sessions/<token>/api/offer`),
+# a phone's webhook. A WebRTC renegotiation is a PATCH, and goes on.
+_STARTS = ("/start", "/")
 
 
 class Drain:
@@ -95,9 +96,8 @@ def add_drain_routes(app: FastAPI, drain: Drain) -> None:
 
     @app.middleware("http")
     async def refuse_while_draining(request: Request, call_next) -> Response:
-        starts = (request.method, request.url.path) in _STARTS or (
-            request.method == "POST" and request.url.path.endswith("/api/offer")
-        )
+        path = request.url.path
+        starts = request.method == "POST" and (path in _STARTS or path.endswith("/api/offer"))
         if drain.draining and starts:
             logger.warning(f"{request.method} {request.url.path} refused: draining")
             return json_error(503, "this server is draining; retry on another", _retry_after())

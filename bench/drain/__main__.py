@@ -14,31 +14,21 @@ import signal
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 from bench.stats import format_table, summarize
 from harness import fake_cli
+from harness.http_json import http_status
 from harness.pipecat_client import VoiceClient
 from harness.speech import QUESTION, speak
-from harness.voice_app import VoiceApp, start_voice_app
+from harness.voice_app import start_voice_app
 
 ANSWER = (
     "Paris is the capital of France. It sits on the river Seine, and it is known for its "
     "museums, its parks and its bridges."
 )
 STAGES = ("ready 503", "answer's end", "goodbye starts", "hung up", "process exit")
-
-
-def _ready_status(app: VoiceApp) -> int:
-    try:
-        with urllib.request.urlopen(f"{app.http_url}/ready", timeout=2) as response:
-            return response.status
-    except urllib.error.HTTPError as e:
-        e.close()  # it holds the response's socket
-        return e.code
 
 
 async def trial(folder: Path, cli: str) -> dict[str, float]:
@@ -55,7 +45,7 @@ async def trial(folder: Path, cli: str) -> dict[str, float]:
             app.process.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
             while True:
-                if await asyncio.to_thread(_ready_status, app) == 503:
+                if await asyncio.to_thread(http_status, f"{app.http_url}/ready", 2.0) == 503:
                     break
                 await asyncio.sleep(0.01)
             ready = time.monotonic()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -34,11 +34,17 @@ class Deadlines:
 
 
 async def run_prompt(
-    proc: CliProcess, prompt: str, deadlines: Deadlines, *, keep_stdin: bool = False
+    proc: CliProcess,
+    prompt: str,
+    deadlines: Deadlines,
+    *,
+    keep_stdin: bool = False,
+    first_output: Callable[[], None] = lambda: None,
 ) -> AsyncGenerator[TextDelta | ThinkingDelta | Result, None]:
     """Send `prompt` to `proc` and yield text and thinking deltas, then one `Result`. With
-    `keep_stdin`, stdin stays open for the conversation's next message. Thinking counts as
-    output for the deadlines: a model that thinks for a minute has not stalled.
+    `keep_stdin`, stdin stays open for the conversation's next message; `first_output` is
+    called as the first delta comes. Thinking counts as output for the deadlines: a model
+    that thinks for a minute has not stalled.
 
     Non-JSON lines are not relayed; when the CLI printed nothing else, the `Result` carries
     them as its text.
@@ -73,15 +79,14 @@ async def run_prompt(
             except LineTooLong as e:
                 raise CliFailure(str(e), code="cli_output_too_long") from e
             event = parse_line(line)
-            if isinstance(event, TextDelta):
-                seen_text = True
-                streamed.append(event.text)
+            if isinstance(event, TextDelta | ThinkingDelta):
+                if not seen_text:
+                    seen_text = True
+                    first_output()
+                if isinstance(event, TextDelta):
+                    streamed.append(event.text)
                 yield event
                 # From here, not from the read: a client slow to take the text is no stall.
-                deadline = loop.time() + deadlines.stall
-            elif isinstance(event, ThinkingDelta):
-                seen_text = True
-                yield event
                 deadline = loop.time() + deadlines.stall
             elif isinstance(event, Result):
                 if event.is_error:

@@ -47,24 +47,16 @@ async def answering(
     async with processes.lease(model, turns, thinking) as lease:
         # A kept process already holds the earlier turns: it is sent only the new ones.
         prompt = flatten(lease.turns)
-        keep = processes.keeps_conversations
-        run = run_prompt(lease.proc, prompt, processes.deadlines, keep_stdin=keep)
+        run = run_prompt(
+            lease.proc,
+            prompt,
+            processes.deadlines,
+            keep_stdin=processes.keeps_conversations,
+            first_output=lambda: first_output(time.monotonic() - started),
+        )
         if processes.keeps_conversations:
             run = _noting_the_answer(run, lease)
-        yield Answering(_timing_the_first(run, started, first_output), lease.proc.pid)
-
-
-async def _timing_the_first(
-    run: Events, started: float, first_output: Callable[[float], None]
-) -> Events:
-    """`run`'s events, telling `first_output` how long the first delta took."""
-    timed = False
-    async with aclosing(run) as events:
-        async for event in events:
-            if not timed and isinstance(event, TextDelta | ThinkingDelta):
-                timed = True
-                first_output(time.monotonic() - started)
-            yield event
+        yield Answering(run, lease.proc.pid)
 
 
 async def _noting_the_answer(run: Events, lease: Lease) -> Events:

@@ -15,7 +15,7 @@ import time
 from contextlib import suppress
 
 from server.database import StoreError
-from server.errors import ServerError
+from server.errors import StoreUnavailable
 from server.responses.run import Run
 from server.responses.shapes import new_id
 from server.responses.store import ResponseStore
@@ -27,13 +27,6 @@ BEAT_EVERY = 5.0
 ABANDONED_AFTER = 30.0
 # How long a shutdown waits for cancelled runs to store their end.
 _CANCEL_WAIT = 5.0
-
-
-class StoreUnavailable(ServerError):
-    """The responses store cannot be opened."""
-
-    status = 503
-    code = "store_unavailable"
 
 
 class Responses:

@@ -8,14 +8,13 @@ import asyncio
 import signal
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from harness.http_json import post_json
+from harness.http_json import http_status, post_json
 from harness.pipecat_client import VoiceClient
 from harness.speech import QUESTION, hear, speak
 from harness.voice_app import VoiceApp, start_voice_app
@@ -29,12 +28,7 @@ DRAIN_TIMEOUT = 40.0
 
 
 def status(app: VoiceApp, path: str) -> int:
-    try:
-        with urllib.request.urlopen(f"{app.http_url}{path}", timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as e:
-        e.close()  # it holds the response's socket
-        return e.code
+    return http_status(f"{app.http_url}{path}")
 
 
 async def wait_for_status(app: VoiceApp, path: str, expected: int, within: float = 5.0) -> None:
