@@ -30,8 +30,8 @@ def create_stt(settings: Settings) -> STTService:
         return DeepgramSTTService(api_key=settings.deepgram_api_key or "")
     from voice.services.whisper_stt import WhisperSTTService
 
-    window = WhisperSTTService.Settings(window_secs=settings.stt_window)
-    return WhisperSTTService(settings=window)
+    heard = WhisperSTTService.Settings(window_secs=settings.stt_window, beam_size=settings.stt_beam)
+    return WhisperSTTService(settings=heard)
 
 
 def create_tts(settings: Settings) -> TTSService:

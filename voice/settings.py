@@ -56,11 +56,13 @@ class Settings:
     llm_cli: str = "local"
     llm_reasoning_effort: str = "none"
     stt: str = "whisper"
-    stt_window: float = 30.0
+    stt_window: float = 15.0
+    stt_beam: int = 3
     tts: str = "piper"
     cartesia_voice: str = "71a7ad14-091c-4e8e-a314-022ece01c121"
     turn_stop: str = "speech-timeout"
     speech_timeout: float = 0.3
+    early_answer: bool = True
     log_level: str = "info"
     deepgram_api_key: str | None = None
     cartesia_api_key: str | None = None
@@ -86,6 +88,17 @@ def stt_window(text: str) -> float:
     if not 2 <= seconds <= 30:
         raise argparse.ArgumentTypeError("the window is 2 to 30 seconds")
     return seconds
+
+
+def stt_beam(text: str) -> int:
+    """`--stt-beam`: 1 (greedy) to 10."""
+    try:
+        beam = int(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from e
+    if not 1 <= beam <= 10:
+        raise argparse.ArgumentTypeError("the beam is 1 to 10 wide")
+    return beam
 
 
 def _origin_list(text: str) -> tuple[str, ...]:
@@ -206,10 +219,15 @@ _OPTIONS: list[tuple[str, object, str]] = [
     (
         "--stt-window",
         stt_window,
-        "seconds of Whisper's window each speech segment is heard in: 30 (its own) is the "
-        "most accurate; less is faster and less accurate (12: about 100 ms a question "
-        "instead of 400 on 2 cores, with about three times the word errors) "
-        "(default %(default)s)",
+        "seconds of Whisper's window each speech segment is heard in: 30 is Whisper's own; "
+        "15 hears a question in about 130 ms instead of 320 on 2 cores, with as few word "
+        "errors at --stt-beam 3 (python -m bench.stt_window) (default %(default)s)",
+    ),
+    (
+        "--stt-beam",
+        stt_beam,
+        "Whisper's beam width: 1 is greedy, the fastest; wider finds more of the words "
+        "a short window misses (default %(default)s)",
     ),
     ("--tts", TTS_CHOICES, "text to speech, local or hosted (default %(default)s)"),
     ("--cartesia-voice", str, "Cartesia voice id, with --tts=cartesia (default %(default)s)"),
@@ -302,6 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep no call records (no transcripts, no per-turn latency stored) [VOICE_NO_RECORD]",
     )
     parser.add_argument(
+        "--no-early-answer",
+        dest="early_answer",
+        action="store_false",
+        default=True,
+        help="ask the LLM only once the turn has ended; by default the answer is started as "
+        "soon as the transcript is in, held while --speech-timeout runs, and dropped unheard "
+        "if the caller goes on [VOICE_NO_EARLY_ANSWER]",
+    )
+    parser.add_argument(
         "--allow-unauthenticated",
         action="store_true",
         default=False,
@@ -356,10 +383,12 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         llm_reasoning_effort=args.llm_reasoning_effort,
         stt=args.stt,
         stt_window=args.stt_window,
+        stt_beam=args.stt_beam,
         tts=args.tts,
         cartesia_voice=args.cartesia_voice,
         turn_stop=args.turn_stop,
         speech_timeout=args.speech_timeout,
+        early_answer=args.early_answer,
         log_level=args.log_level,
         deepgram_api_key=keys["deepgram"],
         cartesia_api_key=keys["cartesia"],

@@ -25,6 +25,7 @@ from pipecat.turns.user_stop import (
 )
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
+from voice.early_answer import EarlyAnswerSpeechTimeout
 from voice.settings import Settings
 
 # Pipecat's defaults, kept on purpose: stop_secs=0.2 is what Pipecat's STT p99 latencies
@@ -40,6 +41,8 @@ def turn_stop_strategy(settings: Settings) -> BaseUserTurnStopStrategy:
         from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 
         return TurnAnalyzerUserTurnStopStrategy(turn_analyzer=LocalSmartTurnAnalyzerV3())
+    if settings.early_answer:
+        return EarlyAnswerSpeechTimeout(user_speech_timeout=settings.speech_timeout)
     return SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=settings.speech_timeout)
 
 

@@ -25,12 +25,14 @@ def test_lists_and_switches_from_the_environment():
         "VOICE_ALLOW_UNAUTHENTICATED": "1",
         "VOICE_ALLOWED_ORIGINS": "https://a.example, https://b.example",
         "VOICE_NO_RECORD": "1",
+        "VOICE_NO_EARLY_ANSWER": "1",
     }
 
     settings = load_settings([], environ)
 
     assert settings.allow_unauthenticated
     assert not settings.record
+    assert not settings.early_answer
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
 
 

@@ -61,12 +61,23 @@ def test_silence_is_no_speech(model):
     assert no_speech >= 0.4 or text == ""
 
 
-def test_the_window_setting_reaches_the_service():
-    assert load_settings([], {}).stt_window == 30.0
-    settings = load_settings(["--stt-window=12"], {})
+def test_the_window_and_beam_settings_reach_the_service():
+    defaults = load_settings([], {})
+    assert (defaults.stt_window, defaults.stt_beam) == (15.0, 3)
+    settings = load_settings(["--stt-window=30", "--stt-beam=1"], {})
 
-    assert create_stt(settings)._settings.window_secs == 12.0
-    assert create_stt(Settings())._settings.window_secs == 30.0
+    assert create_stt(settings)._settings.window_secs == 30.0
+    assert create_stt(settings)._settings.beam_size == 1
+    assert create_stt(Settings())._settings.window_secs == 15.0
+    assert create_stt(Settings())._settings.beam_size == 3
+
+
+@pytest.mark.parametrize("bad", ["0", "11", "wide"])
+def test_a_beam_outside_1_to_10_is_refused(bad, capsys):
+    with pytest.raises(SystemExit):
+        load_settings([f"--stt-beam={bad}"], {})
+
+    assert "--stt-beam" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("bad", ["1", "31", "soon"])
