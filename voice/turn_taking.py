@@ -2,9 +2,9 @@
 
 A turn starts when the VAD hears speech, which also interrupts the bot (barge-in). It ends
 `speech_timeout` seconds after the VAD's own `stop_secs` of silence, once Whisper has the
-transcript: 0.5 s of silence at the least, and in practice when the transcript lands, since
-Whisper tiny.en takes longer than that on two cores (0.5-1.5 s measured; see
-`python -m bench.voice`), so the timeout adds nothing on top of it.
+transcript: 0.5 s of silence at the least. Whisper in its 15 s window usually has the
+transcript well before that, so the answer is started then and held until the turn ends
+(`voice.early_answer`).
 
 Smart Turn v3 (`--turn-stop=smart-turn`) was measured on ten Piper-spoken utterances
 (`python -m bench.turn_stop`): nine judged complete after 0.12-0.42 s of inference, on
@@ -28,11 +28,14 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from voice.early_answer import EarlyAnswerSpeechTimeout
 from voice.settings import Settings
 
-# Pipecat's defaults, kept on purpose: stop_secs=0.2 is what Pipecat's STT p99 latencies
-# assume (it warns otherwise), and start_secs=0.2 of speech before a barge-in keeps a cough
-# or a click on a phone line from cutting the bot off while still stopping it at once.
-# confidence=0.7 and min_volume=0.6 passed every synthesized test utterance at 16 kHz.
-VAD_PARAMS = VADParams(confidence=0.7, start_secs=0.2, stop_secs=0.2, min_volume=0.6)
+# stop_secs=0.2 is Pipecat's default, which its STT p99 latencies assume (it warns otherwise).
+# start_secs=0.1 (Pipecat's is 0.2): the caller's speech stops the bot 0.1 s sooner, a barge-in
+# at about 250 ms instead of 350 (`python -m bench.voice`). Silero's confidence is what keeps
+# noise out, not the time: a 300 ms burst of white noise or a click is no speech at either
+# start time (tests/voice/test_turn_taking.py). min_volume stays 0.6 (-50 LUFS): the volume is
+# smoothed, so a gate high enough to shut out background talk 20 dB down (0.7) holds a
+# full-level caller's start back by two frames, 64 ms, and gains nothing over start_secs=0.2.
+VAD_PARAMS = VADParams(confidence=0.7, start_secs=0.1, stop_secs=0.2, min_volume=0.6)
 
 
 def turn_stop_strategy(settings: Settings) -> BaseUserTurnStopStrategy:
