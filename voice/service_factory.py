@@ -45,7 +45,7 @@ def create_tts(settings: Settings) -> TTSService:
         )
     from voice.services.piper_tts import PiperTTSService
 
-    return PiperTTSService()
+    return PiperTTSService(first_clause=settings.first_clause)
 
 
 def create_llm(

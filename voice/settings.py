@@ -59,9 +59,11 @@ class Settings:
     stt_window: float = 15.0
     stt_beam: int = 3
     tts: str = "piper"
+    first_clause: bool = True
     cartesia_voice: str = "71a7ad14-091c-4e8e-a314-022ece01c121"
     turn_stop: str = "speech-timeout"
     speech_timeout: float = 0.3
+    vad_start: float = 0.1
     early_answer: bool = True
     log_level: str = "info"
     deepgram_api_key: str | None = None
@@ -87,6 +89,17 @@ def stt_window(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from e
     if not 2 <= seconds <= 30:
         raise argparse.ArgumentTypeError("the window is 2 to 30 seconds")
+    return seconds
+
+
+def vad_start(text: str) -> float:
+    """`--vad-start`: 0.03 to 1 second."""
+    try:
+        seconds = float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from e
+    if not 0.03 <= seconds <= 1:
+        raise argparse.ArgumentTypeError("the VAD's start is 0.03 to 1 second")
     return seconds
 
 
@@ -242,6 +255,13 @@ _OPTIONS: list[tuple[str, object, str]] = [
         non_negative_float,
         "seconds of silence, after the VAD's own 0.2 s, that end a user turn (default %(default)s)",
     ),
+    (
+        "--vad-start",
+        vad_start,
+        "seconds of speech the VAD must hear before the caller's turn starts, and the bot, "
+        "if speaking, is interrupted: 0.1 stops it a tenth of a second sooner than Pipecat's "
+        "0.2 (default %(default)s)",
+    ),
     ("--log-level", str, "trace, debug, info, warning or error (default %(default)s)"),
     (
         "--public-url",
@@ -329,6 +349,13 @@ def build_parser() -> argparse.ArgumentParser:
         "if the caller goes on [VOICE_NO_EARLY_ANSWER]",
     )
     parser.add_argument(
+        "--whole-sentences",
+        action="store_true",
+        default=False,
+        help="Piper speaks whole sentences only; by default each answer's first clause is "
+        "spoken as soon as it is written, then whole sentences [VOICE_WHOLE_SENTENCES]",
+    )
+    parser.add_argument(
         "--allow-unauthenticated",
         action="store_true",
         default=False,
@@ -385,9 +412,11 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         stt_window=args.stt_window,
         stt_beam=args.stt_beam,
         tts=args.tts,
+        first_clause=not args.whole_sentences,
         cartesia_voice=args.cartesia_voice,
         turn_stop=args.turn_stop,
         speech_timeout=args.speech_timeout,
+        vad_start=args.vad_start,
         early_answer=args.early_answer,
         log_level=args.log_level,
         deepgram_api_key=keys["deepgram"],

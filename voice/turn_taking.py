@@ -29,13 +29,19 @@ from voice.early_answer import EarlyAnswerSpeechTimeout
 from voice.settings import Settings
 
 # stop_secs=0.2 is Pipecat's default, which its STT p99 latencies assume (it warns otherwise).
-# start_secs=0.1 (Pipecat's is 0.2): the caller's speech stops the bot 0.1 s sooner, a barge-in
-# at about 250 ms instead of 350 (`python -m bench.voice`). Silero's confidence is what keeps
-# noise out, not the time: a 300 ms burst of white noise or a click is no speech at either
-# start time (tests/voice/test_turn_taking.py). min_volume stays 0.6 (-50 LUFS): the volume is
-# smoothed, so a gate high enough to shut out background talk 20 dB down (0.7) holds a
-# full-level caller's start back by two frames, 64 ms, and gains nothing over start_secs=0.2.
+# start_secs=0.1 (`--vad-start`; Pipecat's is 0.2): the caller's speech stops the bot 0.1 s
+# sooner, a barge-in at about 250 ms instead of 350 (`python -m bench.voice`). Silero's
+# confidence is what keeps noise out, not the time: a 300 ms burst of white noise or a click
+# is no speech at either start time (tests/voice/test_turn_taking.py). min_volume stays 0.6
+# (-50 LUFS): the volume is smoothed, so a gate high enough to shut out background talk 20 dB
+# down (0.7) holds a full-level caller's start back by two frames, 64 ms, and gains nothing
+# over start_secs=0.2.
 VAD_PARAMS = VADParams(confidence=0.7, start_secs=0.1, stop_secs=0.2, min_volume=0.6)
+
+
+def vad_params(settings: Settings) -> VADParams:
+    """`VAD_PARAMS` with the settings' start time."""
+    return VAD_PARAMS.model_copy(update={"start_secs": settings.vad_start})
 
 
 def turn_stop_strategy(settings: Settings) -> BaseUserTurnStopStrategy:
@@ -52,6 +58,6 @@ def turn_stop_strategy(settings: Settings) -> BaseUserTurnStopStrategy:
 def user_turn_params(settings: Settings) -> LLMUserAggregatorParams:
     """The user aggregator's params: VAD, and the default start strategies with ours to stop."""
     return LLMUserAggregatorParams(
-        vad_analyzer=SileroVADAnalyzer(params=VAD_PARAMS),
+        vad_analyzer=SileroVADAnalyzer(params=vad_params(settings)),
         user_turn_strategies=UserTurnStrategies(stop=[turn_stop_strategy(settings)]),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ class VoiceBenchConfig:
     json: Path | None
     plot: Path | None
     compare_calls: tuple[int, ...] = ()
+    compare_apps: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, its extra flags)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -54,6 +56,16 @@ def _calls_list(text: str) -> tuple[int, ...]:
     if not calls or min(calls) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: numbers of calls, 1 or more, comma-separated")
     return calls
+
+
+def _named_flags(text: str) -> tuple[str, tuple[str, ...]]:
+    name, sep, flags = text.partition("=")
+    split = tuple(shlex.split(flags))
+    if not sep or not name.strip() or name.startswith("-") or not split:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: NAME=FLAGS, e.g. 'sentences=--whole-sentences --stt-window=30'"
+        )
+    return name.strip(), split
 
 
 def _transport_list(text: str) -> tuple[str, ...]:
@@ -181,6 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
         "recording costs a turn",
     )
     add(
+        "--compare-app",
+        type=_named_flags,
+        action="append",
+        default=[],
+        metavar="NAME=FLAGS",
+        help="measure everything again on another app started with these extra flags (after "
+        "the run's own), named NAME in the table, e.g. 'before=--no-early-answer "
+        "--stt-window=30'; repeat it for more, each printed side by side with its ratios "
+        "over the first",
+    )
+    add(
         "--compare-calls",
         type=_calls_list,
         default=(),
@@ -230,10 +253,13 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
         parser.error("--url benchmarks a running agent: --llm-cli and VOICE_FLAGS do not apply")
     if args.url and args.compare_calls:
         parser.error("--compare-calls reads the app's memory: it starts its own, not --url")
-    if args.compare_calls and args.compare_no_record:
-        parser.error("--compare-calls and --compare-no-record: one comparison a run")
-    if args.url and args.compare_no_record:
-        parser.error("--compare-no-record starts its own two apps: it does not take --url")
+    compare_apps = tuple(args.compare_app)
+    if args.compare_no_record:
+        compare_apps += (("no-record", ("--no-record",)),)
+    if args.compare_calls and compare_apps:
+        parser.error("--compare-calls and --compare-app/--compare-no-record: one comparison a run")
+    if args.url and compare_apps:
+        parser.error("--compare-app and --compare-no-record start their own apps: not with --url")
     if args.url and len(args.transport) > 1:
         parser.error("--url takes one --transport (its URL differs per transport)")
     http = args.transport[0] != "websocket"
@@ -261,6 +287,7 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
         json=args.json,
         plot=args.plot,
         compare_calls=args.compare_calls,
+        compare_apps=compare_apps,
     )
 
 

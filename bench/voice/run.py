@@ -1,7 +1,7 @@
 """One measuring run of `python -m bench.voice`: start the app, play the calls, stop the app.
 
-Per transport, one after another on the same app (and, with --compare-no-record, all of it
-again on a second app that keeps no call records): every call connects and asks its warm-up
+Per transport, one after another on the same app (and, with --compare-app, all of it
+again on another app started with more flags): every call connects and asks its warm-up
 questions; then the measured questions, all calls at once; then the barge-in trials one at
 a time. The app's log is marked at the phase boundaries so its `turn latency` lines can be
 told apart by transport and phase.
@@ -77,9 +77,9 @@ def run(config: VoiceBenchConfig) -> tuple[dict[str, Results], list[str] | None]
             for t in config.transports
             for n in config.compare_calls
         ]
-    # The second app, with --compare-no-record, keeps no call records: the cost of recording.
-    variants = [("", args), (" no-record", (*args, "--no-record"))]
-    for suffix, variant_args in variants[: 2 if config.compare_no_record else 1]:
+    # Each --compare-app (and --compare-no-record) is another app, with its extra flags.
+    variants = [("", args), *((f" {name}", (*args, *flags)) for name, flags in config.compare_apps)]
+    for suffix, variant_args in variants:
         measured = _on_an_app(config, steps, variant_args, questions, stories, interruption)
         results |= {f"{key}{suffix}": r for key, r in measured.items()}
     return results, [sys.executable, "-m", "voice", "--port=0", *args]

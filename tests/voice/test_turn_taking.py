@@ -34,6 +34,8 @@ def test_params_carry_silero_vad_and_the_stop_strategy():
 
     assert isinstance(params.vad_analyzer, SileroVADAnalyzer)
     assert params.vad_analyzer.params == VAD_PARAMS
+    later = user_turn_params(Settings(vad_start=0.2)).vad_analyzer
+    assert later is not None and later.params.start_secs == 0.2
     assert params.user_turn_strategies is not None
     [stop] = params.user_turn_strategies.stop or []
     assert isinstance(stop, SpeechTimeoutUserTurnStopStrategy)

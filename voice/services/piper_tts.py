@@ -18,10 +18,12 @@ import soxr
 from loguru import logger
 from pipecat.frames.frames import ErrorFrame, Frame, StartFrame, TTSAudioRawFrame
 from pipecat.services.settings import TTSSettings
-from pipecat.services.tts_service import TTSService
+from pipecat.services.tts_service import TextAggregationMode, TTSService
 from pipecat.transcriptions.language import Language
 from pipecat.utils.tracing.service_decorators import traced_tts
 from piper import AudioChunk, PiperVoice
+
+from voice.services.first_clause import FirstClauseAggregator
 
 _voices: dict[tuple[str, str], PiperVoice] = {}
 _voices_lock = threading.Lock()
@@ -76,6 +78,7 @@ class PiperTTSService(TTSService):
         *,
         model_path: str | None = None,
         config_path: str | None = None,
+        first_clause: bool = True,
         settings: Settings | None = None,
         **kwargs: Any,
     ) -> None:
@@ -84,6 +87,8 @@ class PiperTTSService(TTSService):
         Args:
             model_path: A Piper ``.onnx`` voice; defaults to the bundled en_US-joe-medium.
             config_path: Its ``.onnx.json`` config; defaults to the bundled voice's.
+            first_clause: Speak each answer's first clause as soon as it is written, then
+                whole sentences (``first_clause``); False waits for whole sentences only.
             settings: Overrides of the defaults (``voice`` "en_US-joe-medium", English).
             **kwargs: Passed to ``TTSService`` (``sample_rate``, ``text_aggregation_mode``...).
         """
@@ -94,6 +99,13 @@ class PiperTTSService(TTSService):
         super().__init__(
             push_start_frame=True, push_stop_frames=True, settings=default_settings, **kwargs
         )
+        if first_clause and self._text_aggregation_mode == TextAggregationMode.SENTENCE:
+            # TTSService takes no aggregator argument; its own is a SimpleTextAggregator,
+            # which this one extends.
+            self._text_aggregator = FirstClauseAggregator(
+                aggregation_type=TextAggregationMode.SENTENCE,
+                language=self._text_aggregator.language,
+            )
         self._model_path = model_path or default_model
         # Piper's own convention: the config sits next to the model, named `<model>.json`.
         self._config_path = config_path or (f"{model_path}.json" if model_path else default_config)

@@ -41,6 +41,7 @@ def test_help_explains_every_option():
         "--json",
         "--plot",
         "--compare-calls",
+        "--compare-app",
         "VOICE_FLAGS",
     ):
         assert option in done.stdout
@@ -151,6 +152,39 @@ def test_compare_calls_measures_each_concurrency_on_one_app_with_its_memory(
         for r in record["ratios"]
     )
     assert "app memory at its peak" in done.stdout
+
+
+def test_compare_app_measures_another_app_with_more_flags_side_by_side(
+    fake_cli: Path, tmp_path: Path
+):
+    record_path = tmp_path / "voice.json"
+    done = bench(
+        *("-n", "1", "--warmup", "0", "--barge-in-trials", "0"),
+        *("--compare-app", "sentences=--whole-sentences --speech-timeout=0.4"),
+        *("--json", str(record_path), "--", f"--llm-cli={fake_cli}"),
+        env={**os.environ, "FAKE_CLI_ANSWER": ANSWER},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    record = json.loads(record_path.read_text())
+    assert list(record["transports"]) == ["websocket", "websocket sentences"]
+    for measured in record["transports"].values():
+        assert [t["ok"] for t in measured["turns"] if t["phase"] == "turn"] == [True]
+    assert record["config"]["compare_apps"] == [
+        ["sentences", ["--whole-sentences", "--speech-timeout=0.4"]]
+    ]
+    assert any(
+        r.startswith("client: first audio: websocket sentences / websocket = ")
+        for r in record["ratios"]
+    )
+    assert "starting python -m voice" in done.stderr and "--whole-sentences" in done.stderr
+
+
+def test_compare_app_needs_a_name_and_flags():
+    done = bench("--compare-app=--whole-sentences", timeout=60)
+
+    assert done.returncode == 2
+    assert "NAME=FLAGS" in done.stderr
 
 
 def test_a_calls_list_with_a_zero_is_a_usage_error():

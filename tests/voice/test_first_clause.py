@@ -1,0 +1,71 @@
+"""The first clause of each answer goes to Piper as soon as it is written."""
+
+from __future__ import annotations
+
+import pytest
+
+from voice.services.first_clause import FirstClauseAggregator, first_cut
+from voice.services.piper_tts import PiperTTSService
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("The capital of France is Paris.", "The capital of France"),
+        ("Sure, I can help with that ", "Sure,"),
+        ("Paris sits on the Seine; a river ", "Paris sits on the Seine;"),
+        ("Paris \u2014 the city of light ", "Paris \u2014"),
+        (
+            "one two three four five six seven eight nine ",
+            "one two three four five six seven eight",
+        ),
+        ("Rome is the capital of Italy", None),  # "is" too early, no clause mark: whole
+        ("The capital of France is", None),  # "is" not yet known to be a whole word
+    ],
+)
+def test_where_the_first_clause_ends(text: str, first: str | None):
+    at = first_cut(text)
+
+    assert (text[:at] if at is not None else None) == first
+
+
+async def spoken(aggregator: FirstClauseAggregator, tokens: list[str]) -> list[str]:
+    """What the TTS would synthesize, in order, for an answer streamed as `tokens`."""
+    out = [a.text for token in tokens async for a in aggregator.aggregate(token)]
+    if rest := await aggregator.flush():
+        out.append(rest.text)
+    return out
+
+
+async def test_the_first_clause_then_whole_sentences_in_every_answer():
+    aggregator = FirstClauseAggregator()
+    answer = ["The", " capital", " of", " France", " is", " Paris", ".", " It", " is", " on",
+              " the", " Seine", ",", " a", " river", "."]  # fmt: skip
+
+    assert await spoken(aggregator, answer) == [
+        "The capital of France",
+        "is Paris.",
+        "It is on the Seine, a river.",  # after the first cut, whole sentences only
+    ]
+    assert await spoken(aggregator, ["Yes", ",", " of", " course", "."]) == ["Yes,", "of course."]
+
+
+async def test_a_short_answer_is_spoken_whole():
+    assert await spoken(FirstClauseAggregator(), ["Rome", " is", " the", " capital", "."]) == [
+        "Rome is the capital."
+    ]
+
+
+async def test_an_interruption_starts_the_next_answer_with_a_clause_again():
+    aggregator = FirstClauseAggregator()
+    assert [a.text async for a in aggregator.aggregate("Sure, I")] == ["Sure,"]
+    await aggregator.handle_interruption()  # the caller barged in after "Sure,"
+
+    assert await spoken(aggregator, ["Well", ",", " no", "."]) == ["Well,", "no."]
+
+
+def test_piper_cuts_the_first_clause_unless_told_to_wait_for_sentences():
+    assert isinstance(PiperTTSService()._text_aggregator, FirstClauseAggregator)
+    assert not isinstance(
+        PiperTTSService(first_clause=False)._text_aggregator, FirstClauseAggregator
+    )
