@@ -63,7 +63,7 @@ def _named_flags(text: str) -> tuple[str, tuple[str, ...]]:
     split = tuple(shlex.split(flags))
     if not sep or not name.strip() or name.startswith("-") or not split:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: NAME=FLAGS, e.g. 'sentences=--whole-sentences --stt-window=30'"
+            f"{text!r}: NAME=FLAGS, e.g. 'clause=--first-clause --stt-window=30'"
         )
     return name.strip(), split
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from voice.service_factory import create_tts
 from voice.services.first_clause import FirstClauseAggregator, first_cut
 from voice.services.piper_tts import PiperTTSService
+from voice.settings import Settings, load_settings
 
 
 @pytest.mark.parametrize(
@@ -64,8 +66,15 @@ async def test_an_interruption_starts_the_next_answer_with_a_clause_again():
     assert await spoken(aggregator, ["Well", ",", " no", "."]) == ["Well,", "no."]
 
 
-def test_piper_cuts_the_first_clause_unless_told_to_wait_for_sentences():
-    assert isinstance(PiperTTSService()._text_aggregator, FirstClauseAggregator)
-    assert not isinstance(
-        PiperTTSService(first_clause=False)._text_aggregator, FirstClauseAggregator
+def test_piper_cuts_the_first_clause_only_when_asked():
+    assert isinstance(PiperTTSService(first_clause=True)._text_aggregator, FirstClauseAggregator)
+    assert not isinstance(PiperTTSService()._text_aggregator, FirstClauseAggregator)
+    assert create_tts(Settings(first_clause=True))._text_aggregator.__class__ is (
+        FirstClauseAggregator
     )
+
+
+def test_the_first_clause_flag():
+    assert not load_settings([], {}).first_clause
+    assert load_settings(["--first-clause"], {}).first_clause
+    assert load_settings([], {"VOICE_FIRST_CLAUSE": "1"}).first_clause

@@ -78,7 +78,7 @@ class PiperTTSService(TTSService):
         *,
         model_path: str | None = None,
         config_path: str | None = None,
-        first_clause: bool = True,
+        first_clause: bool = False,
         settings: Settings | None = None,
         **kwargs: Any,
     ) -> None:
@@ -88,7 +88,8 @@ class PiperTTSService(TTSService):
             model_path: A Piper ``.onnx`` voice; defaults to the bundled en_US-joe-medium.
             config_path: Its ``.onnx.json`` config; defaults to the bundled voice's.
             first_clause: Speak each answer's first clause as soon as it is written, then
-                whole sentences (``first_clause``); False waits for whole sentences only.
+                whole sentences (``first_clause``); False (the default) waits for whole
+                sentences, as Pipecat's services do.
             settings: Overrides of the defaults (``voice`` "en_US-joe-medium", English).
             **kwargs: Passed to ``TTSService`` (``sample_rate``, ``text_aggregation_mode``...).
         """

@@ -160,28 +160,28 @@ def test_compare_app_measures_another_app_with_more_flags_side_by_side(
     record_path = tmp_path / "voice.json"
     done = bench(
         *("-n", "1", "--warmup", "0", "--barge-in-trials", "0"),
-        *("--compare-app", "sentences=--whole-sentences --speech-timeout=0.4"),
+        *("--compare-app", "clause=--first-clause --speech-timeout=0.4"),
         *("--json", str(record_path), "--", f"--llm-cli={fake_cli}"),
         env={**os.environ, "FAKE_CLI_ANSWER": ANSWER},
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
     record = json.loads(record_path.read_text())
-    assert list(record["transports"]) == ["websocket", "websocket sentences"]
+    assert list(record["transports"]) == ["websocket", "websocket clause"]
     for measured in record["transports"].values():
         assert [t["ok"] for t in measured["turns"] if t["phase"] == "turn"] == [True]
     assert record["config"]["compare_apps"] == [
-        ["sentences", ["--whole-sentences", "--speech-timeout=0.4"]]
+        ["clause", ["--first-clause", "--speech-timeout=0.4"]]
     ]
     assert any(
-        r.startswith("client: first audio: websocket sentences / websocket = ")
+        r.startswith("client: first audio: websocket clause / websocket = ")
         for r in record["ratios"]
     )
-    assert "starting python -m voice" in done.stderr and "--whole-sentences" in done.stderr
+    assert "starting python -m voice" in done.stderr and "--first-clause" in done.stderr
 
 
 def test_compare_app_needs_a_name_and_flags():
-    done = bench("--compare-app=--whole-sentences", timeout=60)
+    done = bench("--compare-app=--first-clause", timeout=60)
 
     assert done.returncode == 2
     assert "NAME=FLAGS" in done.stderr
