@@ -3,11 +3,12 @@
 faster-whisper pads every segment's features to Whisper's 30 s window, so the encoder pays
 for 30 s however short the question: about 400 ms for a 2 s question with tiny.en on 2 CPU
 cores. CTranslate2's encoder takes shorter input, so here a segment is padded to the window
-(at least `PAD_SECS` past the speech) and decoded greedily with timestamps on. The price is
-accuracy: Whisper was trained on 30 s windows. Measured with `python -m bench.speech_models
---stt-window 12` (synthesized questions, 2 cores): about 100 ms instead of 400, and about
-three times the word errors (1.8% against 0.6% in one run of 96 questions); shorter windows
-are faster still and worse (2 s past the speech alone: 38 ms, 5-7%, and a short "Stop." lost).
+(at least `PAD_SECS` past the speech) and decoded with timestamps on. Whisper was trained on
+30 s windows, so a shorter one can cost accuracy; a wider beam wins it back. `python -m
+bench.stt_window` (80 synthesized questions spoken twice, 1252 words, 2 cores): 30 s greedy
+316 ms p50 and 58 word errors; 15 s with a beam of 3 (the app's default) 133 ms and 54; 12 s
+greedy about 86 ms with up to 9 errors more than 30 s. Much shorter windows are worse still
+(2 s past the speech alone: 38 ms, 5-7%, and a short "Stop." lost).
 
 Timestamps keep it from looping: without them Whisper on a short window repeats itself ("What
 is the capital of France? What is the capital of France? ..."). With them it marks each
