@@ -41,6 +41,19 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def between(low: float, high: float, kind: type = float) -> Callable[[str], Any]:
+    """A number (`kind`, float or int) from `low` to `high`, both included."""
+
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low:g} to {high:g}, got {value:g}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its "invalid value" message
+    return parse
+
+
 def env_var(prefix: str, flag: str) -> str:
     """The variable for `flag`: `prefix` + the flag in upper snake case (`--max-x` -> `P_MAX_X`)."""
     return prefix + flag.lstrip("-").replace("-", "_").upper()

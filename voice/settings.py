@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from server.flags import (
     add_env_options,
     argv_from_env,
+    between,
     non_negative_float,
     positive_float,
     positive_int,
@@ -79,39 +80,6 @@ class Settings:
     telnyx_api_key: str | None = field(default=None, repr=False)
     plivo_auth_id: str | None = None
     plivo_auth_token: str | None = field(default=None, repr=False)
-
-
-def stt_window(text: str) -> float:
-    """`--stt-window`: 2 to 30 seconds."""
-    try:
-        seconds = float(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from e
-    if not 2 <= seconds <= 30:
-        raise argparse.ArgumentTypeError("the window is 2 to 30 seconds")
-    return seconds
-
-
-def vad_start(text: str) -> float:
-    """`--vad-start`: 0.03 to 1 second."""
-    try:
-        seconds = float(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from e
-    if not 0.03 <= seconds <= 1:
-        raise argparse.ArgumentTypeError("the VAD's start is 0.03 to 1 second")
-    return seconds
-
-
-def stt_beam(text: str) -> int:
-    """`--stt-beam`: 1 (greedy) to 10."""
-    try:
-        beam = int(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from e
-    if not 1 <= beam <= 10:
-        raise argparse.ArgumentTypeError("the beam is 1 to 10 wide")
-    return beam
 
 
 def _origin_list(text: str) -> tuple[str, ...]:
@@ -231,14 +199,14 @@ _OPTIONS: list[tuple[str, object, str]] = [
     ("--stt", STT_CHOICES, "speech to text, local or hosted (default %(default)s)"),
     (
         "--stt-window",
-        stt_window,
+        between(2, 30),
         "seconds of Whisper's window each speech segment is heard in: 30 is Whisper's own; "
         "15 hears a question in about 130 ms instead of 320 on 2 cores, with as few word "
         "errors at --stt-beam 3 (python -m bench.stt_window) (default %(default)s)",
     ),
     (
         "--stt-beam",
-        stt_beam,
+        between(1, 10, int),
         "Whisper's beam width: 1 is greedy, the fastest; wider finds more of the words "
         "a short window misses (default %(default)s)",
     ),
@@ -257,7 +225,7 @@ _OPTIONS: list[tuple[str, object, str]] = [
     ),
     (
         "--vad-start",
-        vad_start,
+        between(0.03, 1),
         "seconds of speech the VAD must hear before the caller's turn starts, and the bot, "
         "if speaking, is interrupted: 0.1 stops it a tenth of a second sooner than Pipecat's "
         "0.2 (default %(default)s)",

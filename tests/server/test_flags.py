@@ -2,7 +2,7 @@ import argparse
 
 import pytest
 
-from server.flags import at_least, non_negative_float, positive_float, positive_int
+from server.flags import at_least, between, non_negative_float, positive_float, positive_int
 
 
 def test_bounds():
@@ -25,3 +25,14 @@ def test_argparse_names_a_bad_int(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["--n", "abc"])
     assert "invalid int value: 'abc'" in capsys.readouterr().err
+
+
+def test_between_takes_both_ends_and_refuses_the_rest():
+    window, beam = between(2, 30), between(1, 10, int)
+
+    assert (window("2"), window("30"), beam("3")) == (2.0, 30.0, 3)
+    for parse, bad in ((window, "1.5"), (window, "31"), (beam, "0"), (beam, "11")):
+        with pytest.raises(argparse.ArgumentTypeError, match="must be"):
+            parse(bad)
+    with pytest.raises(ValueError):
+        beam("2.5")
