@@ -20,3 +20,8 @@ def cli_records(directory: Path) -> list[dict]:
 def prompt(record: dict) -> str:
     """The prompt a fake CLI process was given, or "" while it waits for one."""
     return json.loads(record["stdin"])["message"]["content"] if record.get("stdin") else ""
+
+
+def cli_records_by_pid(directory: Path) -> dict[int, dict]:
+    """The fake CLI records by pid."""
+    return {r["pid"]: r for r in cli_records(directory)}

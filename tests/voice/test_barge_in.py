@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli_records import cli_records, prompt
+from harness.cli_records import cli_records, cli_records_by_pid, prompt
 from harness.phone_caller import PHONE_RATE, PhoneCaller
 from harness.pipecat_client import VoiceClient
 from harness.process_table import wait_until_gone
@@ -67,11 +67,6 @@ def answering(directory: Path) -> dict:
     ]
     assert len(live) == 1, f"expected one CLI answering, found {live}"
     return live[0]
-
-
-def cli_records_by_pid(directory: Path) -> dict[int, dict]:
-    """The fake CLI records by pid."""
-    return {r["pid"]: r for r in cli_records(directory)}
 
 
 async def start_a_long_answer(client: VoiceClient, records: Path, request: str) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli_records import cli_records, prompt
+from harness.cli_records import cli_records, cli_records_by_pid, prompt
 from harness.pipecat_client import VoiceClient
 from harness.process_table import wait_until_gone
 from harness.speech import speak
@@ -73,7 +73,3 @@ async def test_a_pause_mid_question_is_answered_once_the_question_is_whole(
     assert "finished" not in cli_records_by_pid(records)[early[0]["pid"]]
     # ...and the whole question was asked once: the turn's end released that answer.
     assert len(whole_question) == 1, questions
-
-
-def cli_records_by_pid(directory: Path) -> dict[int, dict]:
-    return {r["pid"]: r for r in cli_records(directory)}
