@@ -6,7 +6,9 @@ not: prompt tokens, how many came from the cache, and the first token's time.
 Starts the bundled completions server with the local CLI twice, once with
 `SERVER_CONVERSATIONS=0` (every turn in a fresh process) and once with its default (the
 conversation's process kept), and asks the same `-n` questions in one conversation on each,
-re-sending the history as a chat client does. Not a test: it asserts nothing.
+re-sending the history as a chat client does. `--warmup` questions are asked first, each in a
+conversation of its own and not measured, while the warm processes the server started with
+load the model: measured turns then compete with no loading. Not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 
 import openai
 
-from server.flags import positive_int
+from server.flags import non_negative_int, positive_int
 from voice.llm_server import BundledLlmServer
 
 SYSTEM = "You are a helpful assistant on a phone call. Keep answers short."
@@ -31,13 +33,21 @@ QUESTIONS = [
 ]  # fmt: skip
 
 
-async def conversation(turns: int, kept: bool) -> list[tuple[int, int, float]]:
+async def conversation(turns: int, kept: bool, warmup: int) -> list[tuple[int, int, float]]:
     """Per turn: prompt tokens, of which cached, and ms to the first token."""
     if not kept:
         os.environ["SERVER_CONVERSATIONS"] = "0"  # the child inherits the environment
     try:
         async with BundledLlmServer(cli="local", model="local") as endpoint:
             client = openai.AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key)
+            for question in QUESTIONS[-warmup:] if warmup else []:
+                await client.chat.completions.create(
+                    model="local",
+                    messages=[
+                        {"role": "system", "content": SYSTEM},
+                        {"role": "user", "content": question},
+                    ],
+                )
             messages: list[dict[str, str]] = [{"role": "system", "content": SYSTEM}]
             rows = []
             for question in (QUESTIONS * 2)[:turns]:
@@ -66,9 +76,12 @@ async def conversation(turns: int, kept: bool) -> list[tuple[int, int, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.conversation", description=__doc__)
     parser.add_argument("-n", "--turns", type=positive_int, default=8)
+    parser.add_argument(
+        "--warmup", type=non_negative_int, default=2, help="unmeasured questions first (default 2)"
+    )
     args = parser.parse_args()
-    fresh = asyncio.run(conversation(args.turns, kept=False))
-    kept = asyncio.run(conversation(args.turns, kept=True))
+    fresh = asyncio.run(conversation(args.turns, kept=False, warmup=args.warmup))
+    kept = asyncio.run(conversation(args.turns, kept=True, warmup=args.warmup))
     print("bench.conversation: one conversation's turns on the local model")
     print("turn  prompt  | fresh process: cached  evaluated  first token | kept: cached  "
           "evaluated  first token")  # fmt: skip
