@@ -57,8 +57,8 @@ class Settings:
     llm_cli: str = "local"
     llm_reasoning_effort: str = "none"
     stt: str = "whisper"
-    stt_window: float = 15.0
-    stt_beam: int = 3
+    stt_window: float = 30.0
+    stt_beam: int = 1
     tts: str = "piper"
     first_clause: bool = False
     cartesia_voice: str = "71a7ad14-091c-4e8e-a314-022ece01c121"
@@ -201,8 +201,9 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "--stt-window",
         between(2, 30),
         "seconds of Whisper's window each speech segment is heard in: 30 is Whisper's own; "
-        "15 hears a question in about 130 ms instead of 320 on 2 cores, with as few word "
-        "errors at --stt-beam 3 (python -m bench.stt_window) (default %(default)s)",
+        "15 with --stt-beam 3 hears a question in about 180 ms instead of 340 on 2 cores, "
+        "with as many word errors overall (python -m bench.stt_window) but some words "
+        "misheard when the speech starts a frame earlier or later (default %(default)s)",
     ),
     (
         "--stt-beam",

@@ -5,7 +5,8 @@ a shorter one (`voice.services.whisper_short`), faster and, Whisper having been 
 s, possibly less accurate. This speaks every utterance in `utterances.py` with Piper (its
 noise on, so each pass sounds a little different), then hears each in every window in turn
 with the app's own transcription function (`voice.services.whisper_stt._transcribe`, with
-the 0.5 s of trailing silence Pipecat adds), interleaved so drift on a shared machine hits
+the 0.5 s of trailing silence Pipecat adds, and a leading silence of 0 to `--lead` seconds,
+as where the VAD's pre-roll starts the segment varies by a frame or more), interleaved so drift on a shared machine hits
 every window alike. It prints the time per question and the word error rate per window, side
 by side with the ratios over the first window, and the words each window got wrong. A window
 may name its beam width after a colon (greedy, 1, by default). Example:
@@ -38,11 +39,13 @@ from voice.services.whisper_stt import (
 TRAILING_SILENCE = bytes(WHISPER_SAMPLE_RATE)  # Pipecat's 0.5 s, 16-bit
 
 
-def spoken(text: str) -> bytes:
-    """`text` in the bundled voice, noise on, as 16 kHz PCM with the trailing silence."""
+def spoken(text: str, lead_secs: float = 0.0) -> bytes:
+    """`text` in the bundled voice, noise on, as 16 kHz PCM after `lead_secs` of silence and
+    before the trailing silence."""
     voice = load_voice(*default_voice_paths())
     pcm = b"".join(chunk.audio_int16_bytes for chunk in voice.synthesize(text))
-    return resample(pcm, voice.config.sample_rate, WHISPER_SAMPLE_RATE) + TRAILING_SILENCE
+    lead = bytes(2 * int(lead_secs * WHISPER_SAMPLE_RATE))
+    return lead + resample(pcm, voice.config.sample_rate, WHISPER_SAMPLE_RATE) + TRAILING_SILENCE
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--passes", type=int, default=2, help="times each utterance is spoken")
     parser.add_argument(
+        "--lead",
+        type=float,
+        default=0.3,
+        help="longest leading silence, seconds: each utterance gets a random one up to it "
+        "(seeded; default %(default)s)",
+    )
+    parser.add_argument(
         "--limit", type=int, default=len(UTTERANCES), help="use only the first N utterances"
     )
     args = parser.parse_args(argv)
@@ -99,8 +109,9 @@ def main(argv: list[str] | None = None) -> None:
     errors = {w: WordErrors(0, 0) for w in windows}
     wrong: dict[Window, list[str]] = {w: [] for w in windows}
     _transcribe(model, spoken("Hello."), WHISPER_SAMPLE_RATE, "en", 1, 0.4)  # warm up
-    for text in tqdm(texts, desc="stt windows", file=sys.stderr):
-        pcm = spoken(text)
+    leads = np.random.default_rng(0).uniform(0, args.lead, len(texts))
+    for text, lead in tqdm(zip(texts, leads), desc="stt windows", total=len(texts), file=sys.stderr):
+        pcm = spoken(text, lead)
         for window in windows:
             start = time.perf_counter()
             heard = _transcribe(
@@ -115,7 +126,10 @@ def main(argv: list[str] | None = None) -> None:
     rows = [
         summarize(w.label, "time to hear", times[w], ok=len(times[w]), failed=0) for w in windows
     ]
-    print(f"bench.stt_window: {len(texts)} utterances ({args.passes} passes), Whisper tiny.en")
+    print(
+        f"bench.stt_window: {len(texts)} utterances ({args.passes} passes, leading silence "
+        f"up to {args.lead:g} s), Whisper tiny.en"
+    )
     print(format_table(rows))
     print()
     base = windows[0]

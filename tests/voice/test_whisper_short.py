@@ -63,13 +63,13 @@ def test_silence_is_no_speech(model):
 
 def test_the_window_and_beam_settings_reach_the_service():
     defaults = load_settings([], {})
-    assert (defaults.stt_window, defaults.stt_beam) == (15.0, 3)
-    settings = load_settings(["--stt-window=30", "--stt-beam=1"], {})
+    assert (defaults.stt_window, defaults.stt_beam) == (30.0, 1)
+    settings = load_settings(["--stt-window=15", "--stt-beam=3"], {})
 
-    assert create_stt(settings)._settings.window_secs == 30.0
-    assert create_stt(settings)._settings.beam_size == 1
-    assert create_stt(Settings())._settings.window_secs == 15.0
-    assert create_stt(Settings())._settings.beam_size == 3
+    assert create_stt(settings)._settings.window_secs == 15.0
+    assert create_stt(settings)._settings.beam_size == 3
+    assert create_stt(Settings())._settings.window_secs == 30.0
+    assert create_stt(Settings())._settings.beam_size == 1
 
 
 @pytest.mark.parametrize("bad", ["0", "11", "wide"])

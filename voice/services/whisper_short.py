@@ -6,9 +6,13 @@ cores. CTranslate2's encoder takes shorter input, so here a segment is padded to
 (at least `PAD_SECS` past the speech) and decoded with timestamps on. Whisper was trained on
 30 s windows, so a shorter one can cost accuracy; a wider beam wins it back. `python -m
 bench.stt_window` (80 synthesized questions spoken twice, 1252 words, 2 cores): 30 s greedy
-316 ms p50 and 58 word errors; 15 s with a beam of 3 (the app's default) 133 ms and 54; 12 s
-greedy about 86 ms with up to 9 errors more than 30 s. Much shorter windows are worse still
-(2 s past the speech alone: 38 ms, 5-7%, and a short "Stop." lost).
+316 ms p50 and 58 word errors; 15 s with a beam of 3 133 ms and 54; 12 s greedy about 86 ms
+with up to 9 errors more than 30 s. Much shorter windows are worse still (2 s past the speech
+alone: 38 ms, 5-7%, and a short "Stop." lost). As many errors, but not the same ones: in a
+short window a word can flip with where the segment starts. "What is the capital of France?"
+after 0.08, 0.096 or 0.16 s of silence is "capital of friends" in 15 s (in 25 s greedy too,
+at two of those), and right at every start from 0 to 0.5 s in 30 s or 28 s. So the app's
+default stays Whisper's own 30 s.
 
 Timestamps keep it from looping: without them Whisper on a short window repeats itself ("What
 is the capital of France? What is the capital of France? ..."). With them it marks each
