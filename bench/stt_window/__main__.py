@@ -110,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     wrong: dict[Window, list[str]] = {w: [] for w in windows}
     _transcribe(model, spoken("Hello."), WHISPER_SAMPLE_RATE, "en", 1, 0.4)  # warm up
     leads = np.random.default_rng(0).uniform(0, args.lead, len(texts))
-    for text, lead in tqdm(zip(texts, leads), desc="stt windows", total=len(texts), file=sys.stderr):
+    for text, lead in tqdm(
+        zip(texts, leads), desc="stt windows", total=len(texts), file=sys.stderr
+    ):
         pcm = spoken(text, lead)
         for window in windows:
             start = time.perf_counter()
