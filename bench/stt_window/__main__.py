@@ -6,8 +6,8 @@ s, possibly less accurate. This speaks every utterance in `utterances.py` with P
 noise on, so each pass sounds a little different), then hears each in every window in turn
 with the app's own transcription function (`voice.services.whisper_stt._transcribe`, with
 the 0.5 s of trailing silence Pipecat adds, and a leading silence of 0 to `--lead` seconds,
-as where the VAD's pre-roll starts the segment varies by a frame or more), interleaved so drift on a shared machine hits
-every window alike. It prints the time per question and the word error rate per window, side
+as where the VAD's pre-roll starts the segment varies by a frame or more), interleaved so
+drift on a shared machine hits every window alike. It prints the time per question and the word error rate per window, side
 by side with the ratios over the first window, and the words each window got wrong. A window
 may name its beam width after a colon (greedy, 1, by default). Example:
 
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     _transcribe(model, spoken("Hello."), WHISPER_SAMPLE_RATE, "en", 1, 0.4)  # warm up
     leads = np.random.default_rng(0).uniform(0, args.lead, len(texts))
     for text, lead in tqdm(
-        zip(texts, leads), desc="stt windows", total=len(texts), file=sys.stderr
+        zip(texts, leads, strict=True), desc="stt windows", total=len(texts), file=sys.stderr
     ):
         pcm = spoken(text, lead)
         for window in windows:
