@@ -9,7 +9,8 @@ the 0.5 s of trailing silence Pipecat adds, and a leading silence of 0 to `--lea
 as where the VAD's pre-roll starts the segment varies by a frame or more), interleaved so
 drift on a shared machine hits every window alike. It prints the time per question and the
 word error rate per window, side by side with the ratios over the first window, and the
-words each window got wrong. A window may name its beam width after a colon (greedy, 1, by default). Example:
+words each window got wrong. A window may name its beam width after a colon (greedy, 1, by
+default). Example:
 
     python -m bench.stt_window --windows 30,15,15:3 --passes 2
 """
