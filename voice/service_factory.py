@@ -20,6 +20,7 @@ from pipecat.services.tts_service import TTSService
 from voice.llm_server import LlmEndpoint
 from voice.prompt import system_prompt
 from voice.settings import Settings
+from voice.turn_taking import pause_vad
 
 
 def create_stt(settings: Settings) -> STTService:
@@ -31,7 +32,7 @@ def create_stt(settings: Settings) -> STTService:
     from voice.services.whisper_stt import WhisperSTTService
 
     heard = WhisperSTTService.Settings(window_secs=settings.stt_window, beam_size=settings.stt_beam)
-    return WhisperSTTService(settings=heard)
+    return WhisperSTTService(settings=heard, pause_vad=pause_vad(settings))
 
 
 def create_tts(settings: Settings) -> TTSService:

@@ -57,7 +57,7 @@ class Settings:
     llm_cli: str = "local"
     llm_reasoning_effort: str = "none"
     stt: str = "whisper"
-    stt_window: float = 30.0
+    stt_window: float = 15.0
     stt_beam: int = 1
     tts: str = "piper"
     first_clause: bool = False
@@ -66,6 +66,7 @@ class Settings:
     speech_timeout: float = 0.3
     vad_start: float = 0.1
     early_answer: bool = True
+    hear_at_pause: bool = True
     log_level: str = "info"
     deepgram_api_key: str | None = None
     cartesia_api_key: str | None = None
@@ -201,15 +202,14 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "--stt-window",
         between(2, 30),
         "seconds of Whisper's window each speech segment is heard in: 30 is Whisper's own; "
-        "15 with --stt-beam 3 hears a question in about 180 ms instead of 340 on 2 cores, "
-        "with as many word errors overall (python -m bench.stt_window) but some words "
-        "misheard when the speech starts a frame earlier or later (default %(default)s)",
+        "15 hears a question in about 125 ms instead of 340 on 2 cores, with as few word "
+        "errors (python -m bench.stt_window) (default %(default)s)",
     ),
     (
         "--stt-beam",
         between(1, 10, int),
-        "Whisper's beam width: 1 is greedy, the fastest; wider finds more of the words "
-        "a short window misses (default %(default)s)",
+        "Whisper's beam width: 1 is greedy, the fastest; 3 in a 15 s window made as many "
+        "word errors, slower (default %(default)s)",
     ),
     ("--tts", TTS_CHOICES, "text to speech, local or hosted (default %(default)s)"),
     ("--cartesia-voice", str, "Cartesia voice id, with --tts=cartesia (default %(default)s)"),
@@ -318,6 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
         "if the caller goes on [VOICE_NO_EARLY_ANSWER]",
     )
     parser.add_argument(
+        "--no-hear-at-pause",
+        dest="hear_at_pause",
+        action="store_false",
+        default=True,
+        help="Whisper hears a segment only once the VAD has ended it (0.2 s of silence); by "
+        "default it starts at the caller's first 0.1 s pause, and the transcript is used when "
+        "no speech came after it [VOICE_NO_HEAR_AT_PAUSE]",
+    )
+    parser.add_argument(
         "--first-clause",
         action="store_true",
         default=False,
@@ -389,6 +398,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         speech_timeout=args.speech_timeout,
         vad_start=args.vad_start,
         early_answer=args.early_answer,
+        hear_at_pause=args.hear_at_pause,
         log_level=args.log_level,
         deepgram_api_key=keys["deepgram"],
         cartesia_api_key=keys["cartesia"],

@@ -26,6 +26,7 @@ from pipecat.turns.user_stop import (
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from voice.early_answer import EarlyAnswerSpeechTimeout
+from voice.services.pause_hearing import PAUSE_SECS
 from voice.settings import Settings
 
 # stop_secs=0.2 is Pipecat's default, which its STT p99 latencies assume (it warns otherwise).
@@ -42,6 +43,16 @@ VAD_PARAMS = VADParams(confidence=0.7, start_secs=0.1, stop_secs=0.2, min_volume
 def vad_params(settings: Settings) -> VADParams:
     """`VAD_PARAMS` with the settings' start time."""
     return VAD_PARAMS.model_copy(update={"start_secs": settings.vad_start})
+
+
+def pause_vad(settings: Settings) -> SileroVADAnalyzer | None:
+    """A VAD like the pipeline's that calls a pause after `PAUSE_SECS` of silence, for
+    Whisper to start hearing the segment (`voice.services.pause_hearing`), or None."""
+    if not settings.hear_at_pause:
+        return None
+    return SileroVADAnalyzer(
+        params=vad_params(settings).model_copy(update={"stop_secs": PAUSE_SECS})
+    )
 
 
 def turn_stop_strategy(settings: Settings) -> BaseUserTurnStopStrategy:

@@ -1,18 +1,21 @@
 """One speech segment through Whisper in a window shorter than its 30 s (`--stt-window`).
 
 faster-whisper pads every segment's features to Whisper's 30 s window, so the encoder pays
-for 30 s however short the question: about 400 ms for a 2 s question with tiny.en on 2 CPU
+for 30 s however short the question: about 340 ms for a 2 s question with tiny.en on 2 CPU
 cores. CTranslate2's encoder takes shorter input, so here a segment is padded to the window
-(at least `PAD_SECS` past the speech) and decoded with timestamps on. Whisper was trained on
-30 s windows, so a shorter one can cost accuracy; a wider beam wins it back. `python -m
-bench.stt_window` (80 synthesized questions spoken twice, 1252 words, 2 cores): 30 s greedy
-316 ms p50 and 58 word errors; 15 s with a beam of 3 133 ms and 54; 12 s greedy about 86 ms
-with up to 9 errors more than 30 s. Much shorter windows are worse still (2 s past the speech
-alone: 38 ms, 5-7%, and a short "Stop." lost). As many errors, but not the same ones: in a
-short window a word can flip with where the segment starts. "What is the capital of France?"
-after 0.08, 0.096 or 0.16 s of silence is "capital of friends" in 15 s (in 25 s greedy too,
-at two of those), and right at every start from 0 to 0.5 s in 30 s or 28 s. So the app's
-default stays Whisper's own 30 s.
+(at least `PAD_SECS` past the speech) and decoded with timestamps on.
+
+The padding is Whisper's own silence, not zeros. Its features are log mel energies floored 8
+below the loudest and scaled, so silence sits 2 below the maximum feature; faster-whisper pads
+with 0, a steady hum to the model. In 30 s that hum is mostly ignored; in a short window it
+made words flip with where the segment starts: "What is the capital of France?" after 0.08,
+0.096 or 0.16 s of silence was "capital of friends" in 15 s (and in 25 s greedy at two of
+those), and through the pipeline, whose VAD pre-roll moves the start by a frame, in about
+one call in three. Padded with silence it is right at every start from 0 to 1 s in windows
+of 6 to 15 s. `python -m bench.stt_window` (80 synthesized questions spoken twice after a
+random silence, 1252 words, 2 cores), two runs: 30 s (faster-whisper) 330 and 359 ms p50, 50
+and 53 word errors; 15 s greedy (the app's default) 122 and 130 ms, 46 and 56; 10 s 77 ms,
+53 and 57; 8 s 63 ms, 64. A beam of 3 adds 40-50 ms and no accuracy.
 
 Timestamps keep it from looping: without them Whisper on a short window repeats itself ("What
 is the capital of France? What is the capital of France? ..."). With them it marks each
@@ -35,6 +38,10 @@ _FRAMES_PER_SEC = 100  # Whisper's mel frames
 _SECS_PER_TIMESTAMP = 0.02
 _TOKENS_PER_SEC = 8  # generous: speech runs at about 3 words a second
 _HALLUCINATION_MARGIN_SECS = 0.3  # a segment starting this close to the end is padding's
+# Whisper's features are log10 mel energies floored 8 below their maximum, then (x + 4) / 4:
+# silence is 2 below the maximum feature, the level Whisper was trained to hear as silence.
+_SILENCE_BELOW_MAX = 2.0
+_LOOP_TOKENS = 3  # an open segment whose first three tokens come again has started over
 
 
 def transcribe_short(
@@ -51,7 +58,11 @@ def transcribe_short(
     frames = features.shape[-1]
     secs = max(window_secs, math.ceil(frames / _FRAMES_PER_SEC + PAD_SECS))
     window = int(min(secs * _FRAMES_PER_SEC, 3000))
-    features = np.pad(features[:, :window], ((0, 0), (0, max(0, window - frames))))
+    features = np.pad(
+        features[:, :window],
+        ((0, 0), (0, max(0, window - frames))),
+        constant_values=features.max() - _SILENCE_BELOW_MAX,
+    )
     tokenizer = Tokenizer(
         model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
     )
@@ -72,7 +83,8 @@ def transcribe_short(
 
 def _spoken_tokens(ids: list[int], tokenizer: Tokenizer, speech_secs: float) -> list[int]:
     """The text tokens of the segments that start before the speech ends, up to the first
-    segment that only repeats the start of an earlier one (Whisper looping in the padding)."""
+    segment that only repeats the start of an earlier one (Whisper looping in the padding);
+    a last segment left open is cut where it starts over."""
     segments: list[list[int]] = []
     current: list[int] | None = None
     for token in ids:
@@ -88,10 +100,23 @@ def _spoken_tokens(ids: list[int], tokenizer: Tokenizer, speech_secs: float) -> 
         elif token < tokenizer.eot and current is not None:
             current.append(token)
     if current:
-        segments.append(current)  # a last segment the length cap left open
+        segments.append(_unlooped(current))  # a last segment the length cap left open
     kept: list[list[int]] = []
     for segment in segments:
         if any(earlier[: len(segment)] == segment for earlier in kept):
             break
         kept.append(segment)
     return [token for segment in kept for token in segment]
+
+
+def _unlooped(segment: list[int]) -> list[int]:
+    """`segment` up to where it starts over: a segment Whisper never closed loops ("What is
+    the capital of France? What is the capital"). Its second to fourth tokens coming again
+    mark the new start (the first may come back capitalized: "and how ... And how")."""
+    head = segment[1 : 1 + _LOOP_TOKENS]
+    if len(head) < _LOOP_TOKENS:
+        return segment
+    for at in range(1, len(segment) - _LOOP_TOKENS):
+        if segment[at + 1 : at + 1 + _LOOP_TOKENS] == head:
+            return segment[:at]
+    return segment

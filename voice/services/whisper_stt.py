@@ -18,7 +18,17 @@ import numpy as np
 import soxr
 from faster_whisper import WhisperModel
 from loguru import logger
-from pipecat.frames.frames import ErrorFrame, Frame, StartFrame, TranscriptionFrame
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    ErrorFrame,
+    Frame,
+    InputAudioRawFrame,
+    StartFrame,
+    TranscriptionFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.settings import STTSettings
 from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.transcriptions.language import Language, resolve_language
@@ -26,6 +36,7 @@ from pipecat.utils.time import time_now_iso8601
 from pipecat.utils.tracing.service_decorators import traced_stt
 from pipecat.utils.types import NOT_GIVEN, NotGiven, assert_given, require_given
 
+from voice.services.pause_hearing import PauseHearing
 from voice.services.whisper_short import LONGEST_SECS, transcribe_short
 
 WHISPER_SAMPLE_RATE = 16000
@@ -106,6 +117,7 @@ class WhisperSTTService(SegmentedSTTService):
         compute_type: str = "int8",
         settings: Settings | None = None,
         ttfs_p99_latency: float | None = WHISPER_TINY_TTFS_P99,
+        pause_vad: VADAnalyzer | None = None,
         **kwargs: Any,
     ) -> None:
         """Initialize the service; the model itself is loaded when the pipeline starts.
@@ -117,6 +129,9 @@ class WhisperSTTService(SegmentedSTTService):
                 ``language`` (English), ``beam_size`` (1), ``no_speech_prob`` (0.4),
                 ``window_secs`` (30).
             ttfs_p99_latency: P99 seconds from speech end to transcript, for turn strategies.
+            pause_vad: A VAD on the input with a shorter stop than the pipeline's: each
+                segment is heard from its first pause (``pause_hearing``); None waits for
+                the pipeline VAD's stop.
             **kwargs: Passed to ``SegmentedSTTService`` (``sample_rate``, ...).
         """
         default_settings = self.Settings(
@@ -132,6 +147,8 @@ class WhisperSTTService(SegmentedSTTService):
         self._device = device
         self._compute_type = compute_type
         self._model: WhisperModel | None = None
+        self._pause_vad = pause_vad
+        self._pause_hearing: PauseHearing | None = None
 
     @property
     def wants_wav_segments(self) -> bool:
@@ -154,6 +171,33 @@ class WhisperSTTService(SegmentedSTTService):
         if language and language not in self._model.supported_languages:
             raise ValueError(f"Whisper model {path} cannot transcribe {language!r}")
         await super().start(frame)
+        if self._pause_vad is not None:
+            self._pause_hearing = PauseHearing(self._pause_vad, self._hear)
+            self._pause_hearing.set_sample_rate(self.sample_rate)
+
+    async def stop(self, frame: EndFrame) -> None:
+        """Transcribe what is queued, then let go of the pause VAD."""
+        await super().stop(frame)
+        await self._stop_pause_hearing()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        """Stop at once, and let go of the pause VAD."""
+        await super().cancel(frame)
+        await self._stop_pause_hearing()
+
+    async def _stop_pause_hearing(self) -> None:
+        if self._pause_hearing is not None:
+            await self._pause_hearing.cleanup()
+            self._pause_hearing = None
+
+    async def process_audio_frame(
+        self, frame: InputAudioRawFrame, direction: FrameDirection
+    ) -> None:
+        """Buffer the audio as every segmented STT does, and mark the caller's pauses."""
+        await super().process_audio_frame(frame, direction)
+        if self._pause_hearing is not None:
+            segment = self._audio_buffer if self._user_speaking else b""
+            await self._pause_hearing.hear(frame.audio, segment, self._trailing_silence())
 
     async def _update_settings(self, delta: STTSettings) -> dict[str, Any]:
         """Apply a settings delta; a new model path takes effect at the next start."""
@@ -177,30 +221,43 @@ class WhisperSTTService(SegmentedSTTService):
             One ``TranscriptionFrame`` when speech was recognised; nothing for silence or
             noise; an ``ErrorFrame`` when the model is not loaded.
         """
-        model = self._model
-        if model is None:
+        if self._model is None:
             yield ErrorFrame("Whisper model not loaded")
             return
 
         await self.start_processing_metrics()
-        language = assert_given(self._settings.language)
-        text = await asyncio.to_thread(
-            _transcribe,
+        early = self._pause_hearing.take(audio) if self._pause_hearing else None
+        text: str | None = None
+        if early is not None:
+            try:
+                text = await early
+                logger.debug(f"{self}: heard at the caller's pause")
+            except Exception as e:  # heard again below
+                logger.warning(f"{self}: hearing at the pause failed: {e}")
+        if text is None:
+            text = await asyncio.to_thread(self._hear, audio)
+        await self.stop_processing_metrics()
+
+        if text:
+            frame_language = _as_language(assert_given(self._settings.language))
+            await self._handle_transcription(text, True, frame_language)
+            logger.debug(f"Transcription: [{text}]")
+            yield TranscriptionFrame(text, self._user_id, time_now_iso8601(), frame_language)
+
+    def _hear(self, audio: bytes) -> str:
+        """The text of one segment (16-bit PCM at the input's rate), or ``""``; blocking."""
+        model = self._model
+        if model is None:
+            raise RuntimeError("Whisper model not loaded")
+        return _transcribe(
             model,
             audio,
             self.sample_rate,
-            language,
+            assert_given(self._settings.language),
             assert_given(self._settings.beam_size),
             assert_given(self._settings.no_speech_prob),
             assert_given(self._settings.window_secs),
         )
-        await self.stop_processing_metrics()
-
-        if text:
-            frame_language = _as_language(language)
-            await self._handle_transcription(text, True, frame_language)
-            logger.debug(f"Transcription: [{text}]")
-            yield TranscriptionFrame(text, self._user_id, time_now_iso8601(), frame_language)
 
 
 def _transcribe(

@@ -104,7 +104,9 @@ async def test_a_call_is_recorded_with_both_sides_and_its_latency(app: VoiceApp)
     assert turn["bot"] == ANSWER and not turn["interrupted"]
     latency = turn["latency"]
     assert latency["total"] > 0
-    assert {"transcription", "llm_inference", "speech_synthesis"} <= set(latency["parts"])
+    # llm_inference only when the first token came after the turn ended; an early answer's
+    # comes before, and the held answer's wait is turn_detection.
+    assert {"transcription", "speech_synthesis"} <= set(latency["parts"])
     assert sum(latency["parts"].values()) == pytest.approx(latency["total"], abs=0.05)
     assert ANSWER not in app.log()  # transcripts never go to the log at INFO
 
