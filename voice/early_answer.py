@@ -1,10 +1,10 @@
 """Answer while the speech timeout runs, and let the caller hear it only once the turn ends.
 
 A turn ends `--speech-timeout` seconds after the VAD's stop, and only once Whisper's
-transcript is in. When the transcript lands first (the timer and Whisper both start at the
-VAD's stop; Whisper takes about 340 ms a question on two cores in its 30 s window, 180 in a
-15 s one, less for a short answer such as "Yes."), waiting out the timer before asking the
-LLM wastes the difference. So when the transcript arrives while the timer still runs, the answer is
+transcript is in. When the transcript lands first (the timer starts at the VAD's stop, and
+Whisper, hearing from the caller's first pause 0.1 s before it in a 15 s window, usually has
+the words 50-100 ms after it), waiting out the timer before asking the LLM wastes the
+difference. So when the transcript arrives while the timer still runs, the answer is
 started at once, speculatively: Pipecat runs it against a provisional context and its
 `SpeculationGate` holds every frame of it. When the timer ends with no more speech and the
 same words, the turn is confirmed and the held answer plays; nothing runs twice. When the

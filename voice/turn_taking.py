@@ -2,9 +2,10 @@
 
 A turn starts when the VAD hears speech, which also interrupts the bot (barge-in). It ends
 `speech_timeout` seconds after the VAD's own `stop_secs` of silence, once Whisper has the
-transcript: 0.5 s of silence at the least. When Whisper has the transcript before that (a
-short segment, or `--stt-window 15`), the answer is started then and held until the turn
-ends (`voice.early_answer`).
+transcript: 0.5 s of silence at the least. Whisper, hearing from the caller's first 0.1 s
+pause (`pause_vad`, `voice.services.pause_hearing`) in a 15 s window, usually has the
+transcript well before that, so the answer is started then and held until the turn ends
+(`voice.early_answer`).
 
 Smart Turn v3 (`--turn-stop=smart-turn`) was measured on ten Piper-spoken utterances
 (`python -m bench.turn_stop`): nine judged complete after 0.12-0.42 s of inference, on
