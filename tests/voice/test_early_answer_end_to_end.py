@@ -62,7 +62,8 @@ async def test_a_pause_mid_question_is_answered_once_the_question_is_whole(
         # Nothing was heard before the question was whole: the early answer was held.
         assert client.received.audio_between(first_half, whole) == b""
         assert client.received.rtvi("bot-started-speaking", after=first_half) == [speaking]
-        assert len(client.received.audio_between(speaking)) > 0
+        # Its first audio may come just before the bot-started-speaking message.
+        assert len(client.received.audio_between(whole)) > 0
 
     questions = asked(records)
     early = [r for text, r in questions if "capital" in text and "france" not in text]
