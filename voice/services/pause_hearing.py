@@ -1,9 +1,9 @@
 """Hear a speech segment from the caller's first pause, before the VAD calls it ended.
 
 Pipecat hands a segmented STT its segment when the VAD has heard `stop_secs` (0.2 s) of
-silence; Whisper in its 30 s window then takes about 340 ms on two cores. A second VAD on the
-same audio with a shorter stop (0.1 s) marks the pause sooner: the segment so far, with the
-same trailing silence, is heard then, off the event loop. When the VAD's segment arrives and
+silence; Whisper then takes 120-340 ms on two cores (a 15 s or 30 s window). A second VAD on
+the same audio with a shorter stop (0.1 s) marks the pause sooner: the segment so far is
+heard then, off the event loop. When the VAD's segment arrives and
 starts with exactly that audio, and no speech was heard in between, its transcript is the
 early one, 0.1 s sooner; the 0.1 s more of silence is the only difference. When the caller
 speaks again first, the early hearing is dropped (its thread runs out; one at a time, so a
@@ -29,8 +29,8 @@ class _Early:
 
 
 class PauseHearing:
-    """Hears each segment at its first pause with `transcribe` (blocking, given 16-bit PCM),
-    as `vad` (stop after `PAUSE_SECS`) marks the pauses."""
+    """Hears each segment at its first pause with `transcribe` (blocking, given the speech so
+    far as 16-bit PCM), as `vad` (stop after `PAUSE_SECS`) marks the pauses."""
 
     def __init__(self, vad: VADAnalyzer, transcribe: Callable[[bytes], str]) -> None:
         self._vad = vad
@@ -43,9 +43,9 @@ class PauseHearing:
         """The input's rate, once the pipeline starts."""
         self._vad.set_sample_rate(sample_rate)
 
-    async def hear(self, audio: bytes, segment: bytes | bytearray, trailing: bytes) -> None:
+    async def hear(self, audio: bytes, segment: bytes | bytearray) -> None:
         """Take the next input `audio`; `segment` is the caller's speech so far (empty when
-        the VAD says nobody speaks), `trailing` the silence every segment ends with."""
+        the VAD says nobody speaks)."""
         previous, self._state = self._state, await self._vad.analyze_audio(audio)
         if self._state in (VADState.STARTING, VADState.SPEAKING):
             self._early = None  # speech again: the segment goes on
@@ -57,7 +57,7 @@ class PauseHearing:
         ):
             speech = bytes(segment)
             loop = asyncio.get_running_loop()
-            self._running = loop.run_in_executor(None, self._transcribe, speech + trailing)
+            self._running = loop.run_in_executor(None, self._transcribe, speech)
             self._running.add_done_callback(_retrieve)  # a dropped one's error is not news
             self._early = _Early(speech, self._running)
 

@@ -172,7 +172,9 @@ class WhisperSTTService(SegmentedSTTService):
             raise ValueError(f"Whisper model {path} cannot transcribe {language!r}")
         await super().start(frame)
         if self._pause_vad is not None:
-            self._pause_hearing = PauseHearing(self._pause_vad, self._hear)
+            self._pause_hearing = PauseHearing(
+                self._pause_vad, lambda speech: self._hear(speech + self._trailing_silence())
+            )
             self._pause_hearing.set_sample_rate(self.sample_rate)
 
     async def stop(self, frame: EndFrame) -> None:
@@ -197,7 +199,7 @@ class WhisperSTTService(SegmentedSTTService):
         await super().process_audio_frame(frame, direction)
         if self._pause_hearing is not None:
             segment = self._audio_buffer if self._user_speaking else b""
-            await self._pause_hearing.hear(frame.audio, segment, self._trailing_silence())
+            await self._pause_hearing.hear(frame.audio, segment)
 
     async def _update_settings(self, delta: STTSettings) -> dict[str, Any]:
         """Apply a settings delta; a new model path takes effect at the next start."""
