@@ -16,7 +16,6 @@ mid-sentence; silence is the default.
 
 from __future__ import annotations
 
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.processors.aggregators.llm_response_universal import LLMUserAggregatorParams
 from pipecat.turns.user_stop import (
@@ -27,6 +26,7 @@ from pipecat.turns.user_stop import (
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from voice.early_answer import EarlyAnswerSpeechTimeout
+from voice.fast_attack_vad import FastAttackSileroVAD
 from voice.services.pause_hearing import PAUSE_SECS
 from voice.settings import Settings
 
@@ -35,9 +35,8 @@ from voice.settings import Settings
 # sooner, a barge-in at about 250 ms instead of 350 (`python -m bench.voice`). Silero's
 # confidence is what keeps noise out, not the time: a 300 ms burst of white noise or a click
 # is no speech at either start time (tests/voice/test_turn_taking.py). min_volume stays 0.6
-# (-50 LUFS): the volume is smoothed, so a gate high enough to shut out background talk 20 dB
-# down (0.7) holds a full-level caller's start back by two frames, 64 ms, and gains nothing
-# over start_secs=0.2.
+# (-50 LUFS), Pipecat's: a caller 30 dB under full level still passes it. The volume rises at
+# once (`voice.fast_attack_vad`), so the gate does not hold a start back after a silent line.
 VAD_PARAMS = VADParams(confidence=0.7, start_secs=0.1, stop_secs=0.2, min_volume=0.6)
 
 
@@ -46,12 +45,12 @@ def vad_params(settings: Settings) -> VADParams:
     return VAD_PARAMS.model_copy(update={"start_secs": settings.vad_start})
 
 
-def pause_vad(settings: Settings) -> SileroVADAnalyzer | None:
+def pause_vad(settings: Settings) -> FastAttackSileroVAD | None:
     """A VAD like the pipeline's that calls a pause after `PAUSE_SECS` of silence, for
     Whisper to start hearing the segment (`voice.services.pause_hearing`), or None."""
     if not settings.hear_at_pause:
         return None
-    return SileroVADAnalyzer(
+    return FastAttackSileroVAD(
         params=vad_params(settings).model_copy(update={"stop_secs": PAUSE_SECS})
     )
 
@@ -70,6 +69,6 @@ def turn_stop_strategy(settings: Settings) -> BaseUserTurnStopStrategy:
 def user_turn_params(settings: Settings) -> LLMUserAggregatorParams:
     """The user aggregator's params: VAD, and the default start strategies with ours to stop."""
     return LLMUserAggregatorParams(
-        vad_analyzer=SileroVADAnalyzer(params=vad_params(settings)),
+        vad_analyzer=FastAttackSileroVAD(params=vad_params(settings)),
         user_turn_strategies=UserTurnStrategies(stop=[turn_stop_strategy(settings)]),
     )

@@ -15,10 +15,10 @@ import asyncio
 import time
 
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADState
 
 from harness.speech import speak
+from voice.fast_attack_vad import FastAttackSileroVAD
 from voice.turn_taking import VAD_PARAMS
 
 UTTERANCES = [
@@ -38,7 +38,7 @@ CHUNK_BYTES = 512
 
 async def verdict(analyzer: LocalSmartTurnAnalyzerV3, text: str) -> tuple[str, float]:
     """Smart Turn's state when the VAD first stops after `text`, and its inference seconds."""
-    vad = SileroVADAnalyzer(sample_rate=16000, params=VAD_PARAMS)
+    vad = FastAttackSileroVAD(sample_rate=16000, params=VAD_PARAMS)
     vad.set_sample_rate(16000)
     pcm = speak(text, 16000) + b"\0" * 32000
     heard_speech = False

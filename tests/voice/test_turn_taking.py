@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pipecat.audio.vad.silero import SileroVADAnalyzer
-from pipecat.audio.vad.vad_analyzer import VADParams, VADState
+from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.turns.user_stop import (
     SpeechTimeoutUserTurnStopStrategy,
     TurnAnalyzerUserTurnStopStrategy,
 )
 
 from harness.speech import speak
+from tests.voice.test_fast_attack_vad import SILENCE, heard
+from voice.fast_attack_vad import FastAttackSileroVAD
 from voice.settings import Settings
 from voice.turn_taking import VAD_PARAMS, turn_stop_strategy, user_turn_params
 
@@ -32,7 +33,7 @@ def test_smart_turn_on_request():
 def test_params_carry_silero_vad_and_the_stop_strategy():
     params = user_turn_params(Settings())
 
-    assert isinstance(params.vad_analyzer, SileroVADAnalyzer)
+    assert isinstance(params.vad_analyzer, FastAttackSileroVAD)
     assert params.vad_analyzer.params == VAD_PARAMS
     later = user_turn_params(Settings(vad_start=0.2)).vad_analyzer
     assert later is not None and later.params.start_secs == 0.2
@@ -42,24 +43,14 @@ def test_params_carry_silero_vad_and_the_stop_strategy():
 
 
 async def first_speech(pcm: bytes, params: VADParams) -> float | None:
-    """Seconds of `pcm` (16 kHz) the VAD hears before it says the caller is speaking."""
-    vad = SileroVADAnalyzer(params=params)
-    vad.set_sample_rate(16000)
-    heard = 0.0
-    for i in range(0, len(pcm), 512):
-        heard += len(pcm[i : i + 512]) / 2 / 16000
-        if await vad.analyze_audio(pcm[i : i + 512]) == VADState.SPEAKING:
-            return heard
-    return None
+    """Seconds of `pcm` (16 kHz) the session's VAD hears before it says the caller speaks."""
+    return (await heard(FastAttackSileroVAD(params=params), pcm))[0]
 
 
 def white_noise(seconds: float, db: float) -> bytes:
     samples = np.random.default_rng(7).normal(0, 1, int(16000 * seconds))
     samples *= 32767 * 10 ** (db / 20) / np.sqrt(np.mean(samples**2))
     return np.clip(samples, -32767, 32767).astype(np.int16).tobytes()
-
-
-SILENCE = bytes(16000)  # 0.5 s
 
 
 async def test_a_word_barges_in_a_tenth_of_a_second_sooner_than_pipecats_default():

@@ -1,0 +1,30 @@
+"""Silero VAD whose volume gate opens as soon as the caller is loud enough.
+
+Pipecat's VAD calls a window speech when Silero's confidence and the volume both pass their
+thresholds. The volume is the loudness of the last 0.4 s, smoothed over the windows
+(`v = 0.2 * loudness + 0.8 * v`) both ways. From a quiet line that smoothing is what holds
+a start back: full-level speech after digital silence takes six 32 ms windows to lift the
+smoothed volume over `min_volume` (0.6), so the caller's speech stopped the bot 128 ms later
+than the start time asks (224 ms instead of 96 in `tests/voice/test_fast_attack_vad.py`).
+
+Here the volume rises at once (attack) and falls smoothed, as Pipecat's does (release), the
+envelope a level meter or a noise gate uses. The gate still shuts out what is quiet, and
+Silero's confidence, unchanged, still shuts out noise and clicks; what ends a turn is
+unchanged, since the release is.
+"""
+
+from __future__ import annotations
+
+from pipecat.audio.utils import exp_smoothing
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+
+
+class FastAttackSileroVAD(SileroVADAnalyzer):
+    """`SileroVADAnalyzer` with a volume that rises at once and falls smoothed."""
+
+    def _get_smoothed_volume(self, audio: bytes) -> float:
+        self._volume_tracker.update(audio, self.sample_rate)
+        volume = self._volume_tracker.volume
+        if volume > self._prev_volume:
+            return volume
+        return exp_smoothing(volume, self._prev_volume, self._smoothing_factor)
