@@ -12,7 +12,9 @@ from loguru import logger
 
 from server import child_server
 from server.child_server import ChildServer, ChildServerError, free_port
+from server.local_cli.options import EXPECTED_SYSTEM_ENV
 from server.settings import env_var
+from voice.prompt import SYSTEM_PROMPT
 
 SERVER_API_KEY = env_var("--api-key")
 
@@ -48,8 +50,10 @@ def server_argv(*, port: int, cli: str, model: str) -> list[str]:
 
 
 def server_env(api_key: str, environ: Mapping[str, str]) -> dict[str, str]:
-    """The bundled server's environment: ours, with its API key."""
-    return {**environ, SERVER_API_KEY: api_key}
+    """The bundled server's environment: ours, with its API key and, for the local model's
+    processes (which inherit it), the system prompt every call opens with, so a process
+    waiting for a call's first turn has already read it (`server.local_cli`)."""
+    return {**environ, SERVER_API_KEY: api_key, EXPECTED_SYSTEM_ENV: SYSTEM_PROMPT}
 
 
 class BundledLlmServer:

@@ -2,7 +2,10 @@
 
 Exit codes: 0 after stdin closes with every message answered; 1 after an error, which is
 always printed first as a `result` line with `is_error: true`; 2 for a usage error.
-The environment variable LOCAL_CLI_TRACE names a file to append per-token timing lines to.
+The environment variable LOCAL_CLI_TRACE names a file to append per-token timing lines to;
+LOCAL_CLI_EXPECTED_SYSTEM is the system prompt the client is expected to open its
+conversations with, read ahead with the instruction while the process waits (not in argv: a
+system prompt can be private, and argv is readable by every local user).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
+from server.local_cli.conversation import system_message
 from server.local_cli.errors import LocalCliError, ModelError, OutputClosed
 from server.local_cli.model import MODEL_NAME, LocalModel, bundled_model_file
-from server.local_cli.options import MODEL_NAMES, Options, parse_options
+from server.local_cli.options import EXPECTED_SYSTEM_ENV, MODEL_NAMES, Options, parse_options
 from server.local_cli.output import StreamJsonWriter
 from server.local_cli.session import Session
 from server.local_cli.trace import TokenTrace
@@ -51,7 +55,8 @@ def run(options: Options, environ: Mapping[str, str]) -> int:
             threads=options.threads,
             batch_threads=options.batch_threads,
         )
-        prime_seconds = model.prime(options.system_prompt) if options.system_prompt.strip() else 0.0
+        system = system_message(options.system_prompt, environ.get(EXPECTED_SYSTEM_ENV, ""))
+        prime_seconds = model.prime(system) if system else 0.0
         trace = TokenTrace.open(environ.get(TRACE_ENV))
         trace.ready(model.load_seconds, prime_seconds)
         writer.init()

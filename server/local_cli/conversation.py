@@ -50,10 +50,16 @@ def chat_messages(turns: list[Turn], instruction: str) -> list[dict[str, str]]:
     leading = 0
     while leading < len(turns) and turns[leading].role == "system":
         leading += 1
-    system = [text for text in (instruction, *(t.text for t in turns[:leading])) if text.strip()]
-    messages = [{"role": "system", "content": "\n\n".join(system)}] if system else []
+    system = system_message(instruction, *(t.text for t in turns[:leading]))
+    messages = [{"role": "system", "content": system}] if system else []
     messages += [{"role": t.role, "content": t.text} for t in turns[leading:]]
     return messages
+
+
+def system_message(instruction: str, *system_turns: str) -> str:
+    """The one system message `chat_messages` makes of `instruction` and a conversation's
+    leading system turns; empty when none has text."""
+    return "\n\n".join(text for text in (instruction, *system_turns) if text.strip())
 
 
 def _preview(line: bytes, limit: int = 80) -> str:

@@ -18,6 +18,9 @@ from server.flags import positive_int
 # Every name maps to the one bundled model, so clients configured for Claude still work.
 MODEL_NAMES = ("local", "sonnet", "haiku", "opus")
 
+# The system prompt a client opens its conversations with, read ahead while the process waits.
+EXPECTED_SYSTEM_ENV = "LOCAL_CLI_EXPECTED_SYSTEM"
+
 DEFAULT_INSTRUCTION = (
     "You are a friendly voice assistant. Your replies are spoken aloud, so keep them short: "
     "one or two plain sentences, with no lists, no markdown and no emoji."

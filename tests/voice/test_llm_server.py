@@ -16,6 +16,7 @@ from voice.llm_server import (
     server_argv,
     server_env,
 )
+from voice.prompt import SYSTEM_PROMPT
 
 
 def test_argv_passes_every_value_in_flag_equals_form_and_the_key_in_the_environment():
@@ -29,7 +30,11 @@ def test_argv_passes_every_value_in_flag_equals_form_and_the_key_in_the_environm
         "--models=local",
         "--default-model=local",
     ]
-    assert server_env("-k", {"PATH": "/bin"}) == {"PATH": "/bin", "SERVER_API_KEY": "-k"}
+    assert server_env("-k", {"PATH": "/bin"}) == {
+        "PATH": "/bin",
+        "SERVER_API_KEY": "-k",
+        "LOCAL_CLI_EXPECTED_SYSTEM": SYSTEM_PROMPT,  # read ahead by the local model's processes
+    }
 
 
 def test_free_port_is_a_port():

@@ -41,11 +41,16 @@ def local_argv(model: str = "local") -> list[str]:
 
 
 def run_cli(
-    stdin: bytes, *, model: str = "local", args: tuple[str, ...] = ()
+    stdin: bytes, *, model: str = "local", args: tuple[str, ...] = (), **env: str
 ) -> tuple[int, list[Event | None], list[str]]:
-    """Run the local CLI to the end; its exit code and the event of every stdout line."""
+    """Run the local CLI (with `env` added to its environment) to the end; its exit code and
+    the event of every stdout line."""
     done = subprocess.run(
-        [*local_argv(model), *args], input=stdin, capture_output=True, env=cli_env(), timeout=120
+        [*local_argv(model), *args],
+        input=stdin,
+        capture_output=True,
+        env=cli_env(**env),
+        timeout=120,
     )
     lines = done.stdout.decode().splitlines()
     assert all(isinstance(json.loads(line), dict) for line in lines), lines

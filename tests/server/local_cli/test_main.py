@@ -10,6 +10,8 @@ import pytest
 
 from server.cli.command import stdin_message
 from server.cli.events import Result, TextDelta
+from server.local_cli.options import EXPECTED_SYSTEM_ENV
+from server.prompt import Turn, flatten
 from tests.server.local_cli.conftest import FRANCE, LONG, ask, cli_env, local_argv, run_cli, tokens
 
 
@@ -37,6 +39,24 @@ def test_later_messages_continue_the_conversation(local_model):
     # The second prompt holds the first exchange too (much of it read from llama.cpp's cache).
     prompt = "input_tokens", "cache_read_input_tokens"
     assert sum(second[k] for k in prompt) > sum(first[k] for k in prompt) + first["output_tokens"]
+
+
+def test_a_waiting_process_has_read_the_system_prompt_it_expects(local_model):
+    expected = "You are the front desk of a dental practice. Answer in one short sentence."
+    opening = stdin_message(flatten([Turn("system", expected), Turn("user", FRANCE)]))
+    unexpected = stdin_message(flatten([Turn("system", "Be terse."), Turn("user", FRANCE)]))
+
+    def usage(stdin: bytes) -> dict:
+        code, events, lines = run_cli(stdin, **{EXPECTED_SYSTEM_ENV: expected})
+        assert code == 0 and isinstance(events[-1], Result) and "Paris" in events[-1].text
+        return json.loads(lines[-1])["usage"]
+
+    read_ahead, not_read = usage(opening), usage(unexpected)
+
+    # Only the question and the template around it are read once the prompt comes.
+    assert read_ahead["cache_read_input_tokens"] > read_ahead["input_tokens"] > 0
+    assert read_ahead["input_tokens"] < 20, read_ahead
+    assert not_read["input_tokens"] > read_ahead["input_tokens"]
 
 
 @pytest.mark.parametrize(
