@@ -51,9 +51,10 @@ def server_argv(*, port: int, cli: str, model: str) -> list[str]:
 
 def server_env(api_key: str, environ: Mapping[str, str]) -> dict[str, str]:
     """The bundled server's environment: ours, with its API key and, for the local model's
-    processes (which inherit it), the system prompt every call opens with, so a process
-    waiting for a call's first turn has already read it (`server.local_cli`)."""
-    return {**environ, SERVER_API_KEY: api_key, EXPECTED_SYSTEM_ENV: SYSTEM_PROMPT}
+    processes (which inherit it), the system prompt every call opens with unless ours names
+    another, so a process waiting for a call's first turn has already read it
+    (`server.local_cli`)."""
+    return {EXPECTED_SYSTEM_ENV: SYSTEM_PROMPT, **environ, SERVER_API_KEY: api_key}
 
 
 class BundledLlmServer:

@@ -3,12 +3,17 @@ not: prompt tokens, how many came from the cache, and the first token's time.
 
     python -m bench.conversation [-n 8]
 
-Starts the bundled completions server with the local CLI twice, once with
-`SERVER_CONVERSATIONS=0` (every turn in a fresh process) and once with its default (the
-conversation's process kept), and asks the same `-n` questions in one conversation on each,
-re-sending the history as a chat client does. `--warmup` questions are asked first, each in a
+Starts the bundled completions server with the local CLI three times: with
+`SERVER_CONVERSATIONS=0` (every turn in a fresh process) and `LOCAL_CLI_EXPECTED_SYSTEM=''`
+(its waiting processes have read only their own instruction); with `SERVER_CONVERSATIONS=0`
+alone (they have read the voice agent's system prompt too, as the voice app has them do); and
+with the defaults (the conversation's process kept). It asks the same `-n` questions, with the
+voice agent's system prompt, in one conversation on each, re-sending the history as a chat
+client does. `--warmup` questions are asked first, each in a
 conversation of its own and not measured, while the warm processes the server started with
-load the model: measured turns then compete with no loading. Not a test: it asserts nothing.
+load the model, and each turn comes `--pause` seconds after the last answer, as a caller's next
+question comes after the bot has spoken: the server's processes started meanwhile (a fresh
+process per turn has to be replaced) are loaded by then. Not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ import time
 import openai
 
 from server.flags import non_negative_int, positive_int
+from server.local_cli.options import EXPECTED_SYSTEM_ENV
 from voice.llm_server import BundledLlmServer
+from voice.prompt import SYSTEM_PROMPT as SYSTEM
 
-SYSTEM = "You are a helpful assistant on a phone call. Keep answers short."
 QUESTIONS = [
     f"What is the capital of {country}?"
     for country in (
@@ -33,10 +39,15 @@ QUESTIONS = [
 ]  # fmt: skip
 
 
-async def conversation(turns: int, kept: bool, warmup: int) -> list[tuple[int, int, float]]:
+async def conversation(
+    turns: int, *, kept: bool, read_ahead: bool, warmup: int, pause: float
+) -> list[tuple[int, int, float]]:
     """Per turn: prompt tokens, of which cached, and ms to the first token."""
+    # The child inherits the environment.
     if not kept:
-        os.environ["SERVER_CONVERSATIONS"] = "0"  # the child inherits the environment
+        os.environ["SERVER_CONVERSATIONS"] = "0"
+    if not read_ahead:
+        os.environ[EXPECTED_SYSTEM_ENV] = ""
     try:
         async with BundledLlmServer(cli="local", model="local") as endpoint:
             client = openai.AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key)
@@ -51,6 +62,7 @@ async def conversation(turns: int, kept: bool, warmup: int) -> list[tuple[int, i
             messages: list[dict[str, str]] = [{"role": "system", "content": SYSTEM}]
             rows = []
             for question in (QUESTIONS * 2)[:turns]:
+                await asyncio.sleep(pause)
                 messages.append({"role": "user", "content": question})
                 start, first, text, usage = time.perf_counter(), None, [], None
                 stream = await client.chat.completions.create(
@@ -71,6 +83,7 @@ async def conversation(turns: int, kept: bool, warmup: int) -> list[tuple[int, i
             return rows
     finally:
         os.environ.pop("SERVER_CONVERSATIONS", None)
+        os.environ.pop(EXPECTED_SYSTEM_ENV, None)
 
 
 def main() -> None:
@@ -79,17 +92,29 @@ def main() -> None:
     parser.add_argument(
         "--warmup", type=non_negative_int, default=2, help="unmeasured questions first (default 2)"
     )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=3.0,
+        help="seconds between an answer and the next question (default 3)",
+    )
     args = parser.parse_args()
-    fresh = asyncio.run(conversation(args.turns, kept=False, warmup=args.warmup))
-    kept = asyncio.run(conversation(args.turns, kept=True, warmup=args.warmup))
-    print("bench.conversation: one conversation's turns on the local model")
-    print("turn  prompt  | fresh process: cached  evaluated  first token | kept: cached  "
-          "evaluated  first token")  # fmt: skip
-    for turn, ((prompt, c1, t1), (_, c2, t2)) in enumerate(zip(fresh, kept, strict=True), 1):
-        print(
-            f"{turn:>4}  {prompt:>6}  | {c1:>21}  {prompt - c1:>9}  {t1:>8.0f} ms "
-            f"| {c2:>12}  {prompt - c2:>9}  {t2:>8.0f} ms"
+    runs = [
+        asyncio.run(
+            conversation(
+                args.turns, kept=kept, read_ahead=ahead, warmup=args.warmup, pause=args.pause
+            )
         )
+        for kept, ahead in ((False, False), (False, True), (True, True))
+    ]
+    print("bench.conversation: one conversation's turns on the local model")
+    print("turn  prompt  | fresh process           | fresh, system prompt read  | kept")
+    print("              |  cached  evaluated  first |  cached  evaluated  first  "
+          "|  cached  evaluated  first")  # fmt: skip
+    for turn, rows in enumerate(zip(*runs, strict=True), 1):
+        prompt = rows[0][0]
+        cells = [f"{c:>7}  {p - c:>9}  {t:>5.0f} ms" for p, c, t in rows]
+        print(f"{turn:>4}  {prompt:>6}  | " + " | ".join(cells))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ def test_argv_passes_every_value_in_flag_equals_form_and_the_key_in_the_environm
         "SERVER_API_KEY": "-k",
         "LOCAL_CLI_EXPECTED_SYSTEM": SYSTEM_PROMPT,  # read ahead by the local model's processes
     }
+    assert server_env("-k", {"LOCAL_CLI_EXPECTED_SYSTEM": ""})["LOCAL_CLI_EXPECTED_SYSTEM"] == ""
 
 
 def test_free_port_is_a_port():

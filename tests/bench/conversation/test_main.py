@@ -1,4 +1,5 @@
-"""`python -m bench.conversation` runs as a user would run it: fresh against kept."""
+"""`python -m bench.conversation` runs as a user would run it: fresh, fresh with the system
+prompt read ahead, and kept."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ def test_a_kept_process_evaluates_only_each_new_turn():
     done = run_bench("conversation", "-n", "3", timeout=300)
 
     assert done.returncode == 0, done.stderr
-    row = r"^\s+(\d)\s+(\d+)\s+\|\s+(\d+)\s+(\d+)\s.*\|\s+(\d+)\s+(\d+)\s"
-    rows = re.findall(row, done.stdout, re.M)
-    assert [int(r[0]) for r in rows] == [1, 2, 3], done.stdout
-    for _turn, prompt, _, fresh, _, kept in rows[1:]:
-        assert int(kept) < int(fresh) <= int(prompt)  # kept: only the new turn is read
+    cell = r"\s+(\d+)\s+(\d+)\s+\d+ ms\s"
+    row = rf"^\s+(\d)\s+(\d+)\s+\|{cell}\|{cell}\|{cell}"
+    rows = [[int(n) for n in r] for r in re.findall(row, done.stdout, re.M)]
+    assert [r[0] for r in rows] == [1, 2, 3], done.stdout
+    for turn, prompt, _, fresh, _, read_ahead, _, kept in rows:
+        assert read_ahead < fresh <= prompt  # the voice agent's system prompt was read ahead
+        if turn > 1:
+            assert kept < read_ahead  # kept: only the new turn is read
