@@ -15,7 +15,6 @@ unchanged, since the release is.
 
 from __future__ import annotations
 
-from pipecat.audio.utils import exp_smoothing
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 
 
@@ -23,8 +22,7 @@ class FastAttackSileroVAD(SileroVADAnalyzer):
     """`SileroVADAnalyzer` with a volume that rises at once and falls smoothed."""
 
     def _get_smoothed_volume(self, audio: bytes) -> float:
-        self._volume_tracker.update(audio, self.sample_rate)
-        volume = self._volume_tracker.volume
-        if volume > self._prev_volume:
-            return volume
-        return exp_smoothing(volume, self._prev_volume, self._smoothing_factor)
+        # Pipecat's smoothing lies between the last volume and the new one: under a rise, the
+        # new one is the larger; under a fall, the smoothed one is.
+        smoothed = super()._get_smoothed_volume(audio)
+        return max(self._volume_tracker.volume, smoothed)

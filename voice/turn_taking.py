@@ -32,7 +32,8 @@ from voice.settings import Settings
 
 # stop_secs=0.2 is Pipecat's default, which its STT p99 latencies assume (it warns otherwise).
 # start_secs=0.1 (`--vad-start`; Pipecat's is 0.2): the caller's speech stops the bot 0.1 s
-# sooner, a barge-in at about 250 ms instead of 350 (`python -m bench.voice`). Silero's
+# sooner (`python -m bench.voice`: the bot falls silent about 120 ms after the caller starts
+# talking, 206 with start_secs=0.2, both with the fast attack below). Silero's
 # confidence is what keeps noise out, not the time: a 300 ms burst of white noise or a click
 # is no speech at either start time (tests/voice/test_turn_taking.py). min_volume stays 0.6
 # (-50 LUFS), Pipecat's: a caller 30 dB under full level still passes it. The volume rises at
