@@ -25,6 +25,7 @@ from voice.service_factory import create_llm, create_stt, create_tts
 from voice.session_end import DRAINED, HUNG_UP, IDLE, TIME_LIMIT, SessionEnd
 from voice.session_limit import end_after
 from voice.settings import Settings
+from voice.speak_ahead import speak_ahead
 from voice.transports import WEBSOCKET_RATES, AudioRates
 from voice.turn_taking import user_turn_params
 
@@ -56,6 +57,8 @@ async def run_bot(
     stt = create_stt(settings)
     llm = create_llm(settings, llm_endpoint, caller=runner_args.body or None)
     tts = create_tts(settings)
+    # Holds the TTS's audio of an early answer until the turn ends (else the LLM holds it)
+    held_speech = speak_ahead(llm, tts) if settings.speak_ahead else []
 
     context = LLMContext()
     user_aggregator, assistant_aggregator = LLMContextAggregatorPair(
@@ -69,6 +72,7 @@ async def run_bot(
             user_aggregator,  # VAD, turn start and end, barge-in; the caller's words to context
             llm,  # Streams the answer; an interruption closes the request (the CLI is killed)
             tts,  # Audio per sentence at 24 kHz (a phone's at 8 kHz, mu-law in the serializer)
+            *held_speech,
             *before_output,
             transport.output(),  # Bot audio out in real time; dropped at once on an interruption
             assistant_aggregator,  # Only what was actually spoken goes into the context

@@ -5,8 +5,9 @@ transcript is in. When the transcript lands first (the timer starts at the VAD's
 Whisper, hearing from the caller's first pause 0.1 s before it in a 15 s window, usually has
 the words 50-100 ms after it), waiting out the timer before asking the LLM wastes the
 difference. So when the transcript arrives while the timer still runs, the answer is
-started at once, speculatively: Pipecat runs it against a provisional context and its
-`SpeculationGate` holds every frame of it. When the timer ends with no more speech and the
+started at once, speculatively: Pipecat runs it against a provisional context and a
+`SpeculationGate` holds every frame of it (after the TTS, so it is voiced meanwhile:
+`voice.speak_ahead`). When the timer ends with no more speech and the
 same words, the turn is confirmed and the held answer plays; nothing runs twice. When the
 caller speaks again first (a pause mid-sentence), the speculation is withdrawn: the answer is
 dropped unheard and its request closed, and the turn goes on as if none had been started.

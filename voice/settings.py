@@ -66,6 +66,7 @@ class Settings:
     speech_timeout: float = 0.3
     vad_start: float = 0.1
     early_answer: bool = True
+    speak_ahead: bool = True
     hear_at_pause: bool = True
     log_level: str = "info"
     deepgram_api_key: str | None = None
@@ -318,6 +319,15 @@ def build_parser() -> argparse.ArgumentParser:
         "if the caller goes on [VOICE_NO_EARLY_ANSWER]",
     )
     parser.add_argument(
+        "--no-speak-ahead",
+        dest="speak_ahead",
+        action="store_false",
+        default=True,
+        help="voice the early answer only once the turn has ended; by default the TTS voices it "
+        "while --speech-timeout runs and the audio is held until the turn ends "
+        "[VOICE_NO_SPEAK_AHEAD]",
+    )
+    parser.add_argument(
         "--no-hear-at-pause",
         dest="hear_at_pause",
         action="store_false",
@@ -398,6 +408,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         speech_timeout=args.speech_timeout,
         vad_start=args.vad_start,
         early_answer=args.early_answer,
+        speak_ahead=args.speak_ahead,
         hear_at_pause=args.hear_at_pause,
         log_level=args.log_level,
         deepgram_api_key=keys["deepgram"],

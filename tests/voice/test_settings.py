@@ -26,6 +26,7 @@ def test_lists_and_switches_from_the_environment():
         "VOICE_ALLOWED_ORIGINS": "https://a.example, https://b.example",
         "VOICE_NO_RECORD": "1",
         "VOICE_NO_EARLY_ANSWER": "1",
+        "VOICE_NO_SPEAK_AHEAD": "1",
     }
 
     settings = load_settings([], environ)
@@ -33,6 +34,7 @@ def test_lists_and_switches_from_the_environment():
     assert settings.allow_unauthenticated
     assert not settings.record
     assert not settings.early_answer
+    assert not settings.speak_ahead
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
 
 

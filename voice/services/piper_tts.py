@@ -18,12 +18,13 @@ import soxr
 from loguru import logger
 from pipecat.frames.frames import ErrorFrame, Frame, StartFrame, TTSAudioRawFrame
 from pipecat.services.settings import TTSSettings
-from pipecat.services.tts_service import TextAggregationMode, TTSService
+from pipecat.services.tts_service import TextAggregationMode
 from pipecat.transcriptions.language import Language
 from pipecat.utils.tracing.service_decorators import traced_tts
 from piper import AudioChunk, PiperVoice
 
 from voice.services.first_clause import FirstClauseAggregator
+from voice.speak_ahead import WithdrawableSpeech
 
 _voices: dict[tuple[str, str], PiperVoice] = {}
 _voices_lock = threading.Lock()
@@ -62,7 +63,7 @@ class PiperTTSSettings(TTSSettings):
     """Settings for PiperTTSService; ``voice`` names the bundled voice."""
 
 
-class PiperTTSService(TTSService):
+class PiperTTSService(WithdrawableSpeech):
     """Synthesize speech with Piper off the event loop, one audio frame per sentence.
 
     Frames are at ``self.sample_rate``: the ``sample_rate`` argument, else the pipeline's
