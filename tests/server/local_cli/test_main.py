@@ -60,6 +60,25 @@ def test_a_waiting_process_has_read_the_system_prompt_it_expects(local_model):
 
 
 @pytest.mark.parametrize(
+    ("given", "spins"), [(None, "'0'"), ("active", "'30000000000'"), ("passive", "'0'")]
+)
+def test_the_model_threads_wait_without_spinning_unless_the_operator_says(
+    local_model, given: str | None, spins: str
+):
+    # libgomp prints its settings to stderr as it starts; unset, it spins 300000 times.
+    env = cli_env(OMP_DISPLAY_ENV="verbose")
+    env.pop("OMP_WAIT_POLICY", None)
+    if given:
+        env["OMP_WAIT_POLICY"] = given
+    done = subprocess.run(
+        local_argv(), input=ask(FRANCE), capture_output=True, env=env, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr.decode()
+    assert f"GOMP_SPINCOUNT = {spins}" in done.stderr.decode()
+
+
+@pytest.mark.parametrize(
     ("stdin", "model", "args", "error"),
     [
         (b"this is not json\n", "local", (), "not JSON"),
