@@ -14,8 +14,10 @@ those), and through the pipeline, whose VAD pre-roll moves the start by a frame,
 one call in three. Padded with silence it is right at every start from 0 to 1 s in windows
 of 6 to 15 s. `python -m bench.stt_window` (80 synthesized questions spoken twice after a
 random silence, 1252 words, 2 cores), two runs: 30 s (faster-whisper) 330 and 359 ms p50, 50
-and 53 word errors; 15 s greedy (the app's default) 122 and 130 ms, 46 and 56; 10 s 77 ms,
-53 and 57; 8 s 63 ms, 64. A beam of 3 adds 40-50 ms and no accuracy.
+and 53 word errors; 15 s greedy 122 and 130 ms, 46 and 56; 10 s 77 ms, 53 and 57; 8 s 63
+ms, 64. A beam of 3 adds 40-50 ms and no accuracy. On a slower host, 80 questions spoken three
+times (1878 words), two runs: 15 s 234 ms p50, 87 and 83 word errors; 12 s (the app's
+default) 211 and 209 ms, 84 and 88; 10 s 188 ms, 93.
 
 Timestamps keep it from looping: without them Whisper on a short window repeats itself ("What
 is the capital of France? What is the capital of France? ..."). With them it marks each
