@@ -93,7 +93,10 @@ def build_argv(command: Sequence[str], model: str) -> list[str]:
     return argv
 
 
-def stdin_message(prompt: str) -> bytes:
-    """The one stream-json user message that carries the prompt."""
-    message = {"type": "user", "message": {"role": "user", "content": prompt}}
+def stdin_message(prompt: str, *, read_ahead: bool = False) -> bytes:
+    """The one stream-json user message that carries the prompt; `read_ahead` (the local CLI
+    only) asks for it to be read into the conversation and not answered."""
+    message: dict[str, object] = {"type": "user", "message": {"role": "user", "content": prompt}}
+    if read_ahead:
+        message["read_ahead"] = True
     return json.dumps(message, ensure_ascii=False).encode() + b"\n"

@@ -11,8 +11,10 @@ only the turns after it. The model then reads only those turns.
 A parked process holds no request slot, only memory. At most `capacity` are kept: the
 oldest goes when another is parked. Each is ended after `idle_secs` without a next turn.
 A request that ends any other way (an error, or the client hanging up, as a caller barging
-in does) ends its process as before. Its conversation starts over in a fresh process next
-turn.
+in does) ends its process as before. Its conversation then goes on in a fresh process: a warm
+one, when one is idle, is sent the request's turns to read ahead (not to answer) and parked
+with them, so the next turn, whatever part of the cut answer the client kept, reads only the
+turns after them. With no idle warm process, the next turn starts over in a fresh one.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class Conversations:
             match = _continues(turns, parked.history)
             if match is None:
                 continue
-            if not match or not parked.proc.alive:
+            if not match or not parked.proc.alive():
                 self._let_go(parked)
             elif best is None or len(parked.history) > len(best.history):
                 best = parked
@@ -70,7 +72,7 @@ class Conversations:
 
     def park(self, spec: ProcessSpec, proc: CliProcess, history: list[Turn]) -> bool:
         """Keep `proc`, which holds `history`, for its next turn; False when none are kept."""
-        if not self.capacity or not proc.alive:
+        if not self.capacity or not proc.alive():
             return False
         while len(self._parked) >= self.capacity:
             self._let_go(self._parked[0])
@@ -97,7 +99,11 @@ class Conversations:
 
 def _continues(turns: list[Turn], history: list[Turn]) -> bool | None:
     """True when `turns` are `history` and then more, ending with the user's; False when they
-    are its start with another last answer; None when they are another conversation."""
+    are its start with another last answer; None when they are another conversation. A
+    history read ahead ends with the user's turn: whatever answer follows it continues it."""
+    if history[-1].role == "user":
+        continued = len(turns) > len(history) and turns[: len(history)] == history
+        return True if continued and turns[-1].role == "user" else None
     *before, answer = history
     if len(turns) <= len(history) or turns[: len(before)] != before:
         return None

@@ -11,23 +11,26 @@ warm and parked ones, and no route handles any of this itself.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from server.cli.answer import Deadlines
-from server.cli.command import LOCAL, process_spec
+from server.cli.command import LOCAL, ProcessSpec, process_spec, stdin_message
 from server.cli.conversations import Conversations
 from server.cli.process import CliProcess
 from server.cli.slots import Slots
 from server.cli.supervisor import CliSupervisor
 from server.cli.thinking import Thinking
 from server.cli.warm_pool import WarmPools
-from server.prompt import Turn
+from server.prompt import Turn, flatten
 from server.settings import Settings
 
 DEFAULT_CONVERSATIONS = 8
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,14 +66,16 @@ class CliProcesses:
             max_age=settings.warm_max_age,
             preload=(process_spec(settings.cli, settings.default_model, settings.thinking),),
         )
-        # By default only the local CLI: it continues a conversation across stdin messages as
-        # this expects (a test may say so for a wrapper around it).
+        # By default only the local CLI: it continues a conversation across stdin messages, and
+        # reads one ahead without answering, as this expects (a test may say so for a wrapper
+        # around it).
         kept = settings.conversations
         if kept is None:
             kept = DEFAULT_CONVERSATIONS if settings.cli == LOCAL else 0
         self.conversations = Conversations(
             kept, settings.conversation_idle, end=self.supervisor.release
         )
+        self._reading_ahead: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         """Start filling the default model's warm pool."""
@@ -131,6 +136,36 @@ class CliProcesses:
         finally:
             if not parked:
                 self.supervisor.release(lease.proc).add_done_callback(reaped)
+                if turns and self.keeps_conversations:
+                    self._read_ahead(spec, turns)
+
+    def _read_ahead(self, spec: ProcessSpec, turns: list[Turn]) -> None:
+        """Have an idle warm process read `turns` (a conversation whose process was just
+        ended unparked, as when the client hung up mid-answer) and park it with them."""
+        proc = self.warm.take_idle(spec)
+        if proc is None:
+            return
+
+        async def read() -> None:
+            try:
+                await proc.send(stdin_message(flatten(turns), read_ahead=True), close=False)
+                if self.conversations.park(spec, proc, turns):
+                    return
+            except asyncio.CancelledError:
+                self.supervisor.release(proc)
+                raise
+            except Exception:
+                log.exception("pid %d could not read the conversation ahead", proc.pid)
+            self.supervisor.release(proc)
+
+        task = asyncio.create_task(read(), name=f"read-ahead-{proc.pid}")
+        self._reading_ahead.add(task)
+        task.add_done_callback(self._reading_ahead.discard)
+
+    async def _stop_reading_ahead(self) -> None:
+        for task in list(self._reading_ahead):
+            task.cancel()
+        await asyncio.gather(*self._reading_ahead, return_exceptions=True)
 
     def health(self) -> dict[str, Any]:
         """Processes (live, spawned, serving pids), slots and per-model warm pool counters."""
@@ -154,6 +189,7 @@ class CliProcesses:
     async def drain(self) -> None:
         """Start no more processes and keep none for later; return once the requests being
         answered have finished (bound it with `asyncio.timeout`)."""
+        await self._stop_reading_ahead()
         self.conversations.close()
         await self.warm.aclose()
         await self.slots.none_in_use.wait()
@@ -161,6 +197,7 @@ class CliProcesses:
     async def aclose(self) -> None:
         """Stop refilling, end every process, warm, parked or busy, and wait until all are
         reaped."""
+        await self._stop_reading_ahead()
         self.conversations.close()
         await self.warm.aclose()
         await self.supervisor.aclose()

@@ -183,6 +183,11 @@ class WarmPools:
         proc = self._pool(spec).take() if self._pooled(spec) else None
         return proc if proc is not None else await self._supervisor.spawn(spec)
 
+    def take_idle(self, spec: ProcessSpec) -> CliProcess | None:
+        """A warm process for `spec` when one is idle, else None (and the pool refills); never
+        spawns one for the caller. Call `request_ended(spec)` once it is not needed at once."""
+        return self._pool(spec).take() if self._pooled(spec) else None
+
     def request_ended(self, spec: ProcessSpec) -> None:
         """Refill `spec`'s pool now that a request no longer needs the CPU."""
         if self._pooled(spec):  # a reap during shutdown must not start a pool

@@ -5,7 +5,9 @@ always printed first as a `result` line with `is_error: true`; 2 for a usage err
 The environment variable LOCAL_CLI_TRACE names a file to append per-token timing lines to;
 LOCAL_CLI_EXPECTED_SYSTEM is the system prompt the client is expected to open its
 conversations with, read ahead with the instruction while the process waits (not in argv: a
-system prompt can be private, and argv is readable by every local user).
+system prompt can be private, and argv is readable by every local user). A stdin message with
+`"read_ahead": true` is read into the conversation and the cache and not answered: it prints
+nothing, and the next message continues from it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
-from server.local_cli.conversation import system_message
+from server.local_cli.conversation import is_read_ahead, system_message
 from server.local_cli.errors import LocalCliError, ModelError, OutputClosed
 from server.local_cli.model import MODEL_NAME, LocalModel, bundled_model_file
 from server.local_cli.options import EXPECTED_SYSTEM_ENV, MODEL_NAMES, Options, parse_options
@@ -77,7 +79,11 @@ def run(options: Options, environ: Mapping[str, str]) -> int:
             max_tokens=options.max_tokens,
         )
         while line := sys.stdin.buffer.readline():
-            if line.strip():
+            if not line.strip():
+                continue
+            if is_read_ahead(line):
+                session.read_ahead(line)
+            else:
                 session.answer(line)
     except OutputClosed:
         return 1

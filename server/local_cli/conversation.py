@@ -32,6 +32,16 @@ def read_user_message(line: bytes) -> str:
     return content
 
 
+def is_read_ahead(line: bytes) -> bool:
+    """Whether a stdin user message asks to be read, not answered (`"read_ahead": true`, which
+    the server sends a fresh process with a conversation whose answer a client cut short)."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return False  # `read_user_message` says what is wrong with it
+    return isinstance(message, dict) and message.get("read_ahead") is True
+
+
 def prompt_turns(prompt: str) -> list[Turn]:
     """The turns of a prompt flattened by `server.prompt.flatten` (or one plain user turn)."""
     turns = [turn for turn in unflatten(prompt) if turn.text.strip()]

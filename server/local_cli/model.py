@@ -88,8 +88,13 @@ class LocalModel:
         so a later answer whose system message starts with `system` skips those tokens:
         measured here, that took a waiting process's first token from about 410 ms to 120 ms.
         """
+        return self.read([{"role": "system", "content": system}, {"role": "user", "content": "Hi"}])
+
+    def read(self, messages: list[dict[str, str]]) -> float:
+        """Evaluate `messages` now, for a later answer that starts with them to find them in
+        the cache; returns the seconds it took. (One token is generated and dropped: the
+        next prompt shares everything before it.)"""
         started = time.monotonic()
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": "Hi"}]
         self.chat(messages, max_tokens=1, on_text=lambda _text: None)
         return time.monotonic() - started
 

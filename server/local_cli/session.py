@@ -30,6 +30,15 @@ class Session:
         self._max_tokens = max_tokens
         self._turns: list[Turn] = []
 
+    def read_ahead(self, line: bytes) -> None:
+        """Read one stdin line's turns into the model's cache and the conversation, printing
+        nothing: the next message continues from them, and its answer reads only what it adds.
+        Raises `LocalCliError` on failure."""
+        turns = self._turns + prompt_turns(read_user_message(line))
+        seconds = self._model.read(chat_messages(turns, self._instruction))
+        self._trace.read(seconds)
+        self._turns = turns
+
     def answer(self, line: bytes) -> None:
         """Answer one stdin line, printing its output lines; raises `LocalCliError` on failure."""
         started = time.monotonic()

@@ -1,8 +1,9 @@
 """An optional timing trace: one JSON line per generated token, for tests and benchmarks.
 
 Each line is `{"pid": ..., "event": ..., "time": <time.time()>}`. The events: `ready`, with
-the model's `load_seconds` and `prime_seconds`; `token`, written just before the token's own
-stdout line; and `done`, after an answer's `result` line. Lines are appended and flushed one
+the model's `load_seconds` and `prime_seconds`; `read`, with the `seconds` a read-ahead
+message took; `token`, written just before the token's own stdout line; and `done`, after an
+answer's `result` line. Lines are appended and flushed one
 by one, so a reader sees each token's time while the answer is still being generated.
 """
 
@@ -31,6 +32,10 @@ class TokenTrace:
         self._write(
             "ready", load_seconds=round(load_seconds, 4), prime_seconds=round(prime_seconds, 4)
         )
+
+    def read(self, seconds: float) -> None:
+        """A read-ahead message was read into the cache, in `seconds`."""
+        self._write("read", seconds=round(seconds, 4))
 
     def token(self) -> None:
         """One piece of text was generated and printed."""

@@ -139,3 +139,42 @@ async def test_another_answer_in_the_history_starts_over(local_model, serve, sdk
     assert await wait_until(lambda: len(pids_by_answer(cli.trace)) == 2, 10.0)
     assert pids_by_answer(cli.trace)[1] != kept
     assert usage.prompt_tokens > 0
+
+
+async def test_after_a_barge_in_a_warm_process_has_read_the_conversation_ahead(
+    local_model, serve, sdk, tmp_path
+):
+    cli = LocalCli(tmp_path, "--max-tokens=1000")
+    server = await serve(cli.settings(conversations=4, warm=1))
+    processes = server.app[PROCESSES]
+    messages = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}]
+    answer, _ = await ask(sdk(server), messages)
+    messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": LONG}]
+    assert await wait_until(lambda: processes.warm.idle_pids(), 30.0)  # refilled
+
+    async with aiohttp.ClientSession() as session:
+        body = {"model": "local", "messages": messages, "stream": True}
+        response = await session.post(server.make_url("/v1/chat/completions"), json=body)
+        async for line in response.content:
+            if line.startswith(b"data: {") and b'"content"' in line:
+                break
+        [answering] = set(processes.supervisor.live_pids) - processes.warm.idle_pids()
+        response.close()  # the caller barged in after the first words
+
+    assert await wait_until(lambda: not pid_alive(answering), 10.0)  # killed, as ever
+    assert await wait_until(lambda: processes.conversations.pids, 10.0)
+    [reader] = processes.conversations.pids
+    assert reader != answering
+    assert await wait_until(lambda: tokens(cli.trace, "read"), 30.0)  # it read them ahead
+
+    # The client kept what was spoken of the cut answer, and the caller asks again.
+    messages += [
+        {"role": "assistant", "content": "Once upon a time"},
+        {"role": "user", "content": QUESTIONS[1]},
+    ]
+    _, usage = await ask(sdk(server), messages)
+
+    assert await wait_until(lambda: len(pids_by_answer(cli.trace)) == 2, 10.0)
+    assert pids_by_answer(cli.trace)[1] == reader
+    assert evaluated(usage) < 40, usage  # the spoken words and the question, not the history
+    assert usage.prompt_tokens > 100
