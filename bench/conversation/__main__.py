@@ -13,7 +13,10 @@ client does. `--warmup` questions are asked first, each in a
 conversation of its own and not measured, while the warm processes the server started with
 load the model, and each turn comes `--pause` seconds after the last answer, as a caller's next
 question comes after the bot has spoken: the server's processes started meanwhile (a fresh
-process per turn has to be replaced) are loaded by then. Not a test: it asserts nothing.
+process per turn has to be replaced) are loaded by then. A last row, `cut`, is a barge-in: a
+story asked for and cut at its first words (the client hangs up, and the server kills that
+process), then, `--pause` later, a question after the words heard: kept conversations have
+a warm process read the conversation ahead meanwhile. Not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from server.local_cli.options import EXPECTED_SYSTEM_ENV
 from voice.llm_server import BundledLlmServer
 from voice.prompt import SYSTEM_PROMPT as SYSTEM
 
+STORY = "Tell me a long story about a dragon who learns to sing."
 QUESTIONS = [
     f"What is the capital of {country}?"
     for country in (
@@ -64,26 +68,49 @@ async def conversation(
             for question in (QUESTIONS * 2)[:turns]:
                 await asyncio.sleep(pause)
                 messages.append({"role": "user", "content": question})
-                start, first, text, usage = time.perf_counter(), None, [], None
-                stream = await client.chat.completions.create(
-                    model="local",
-                    messages=messages,
-                    stream=True,
-                    stream_options={"include_usage": True},
-                )
-                async for chunk in stream:
-                    if chunk.choices and chunk.choices[0].delta.content:
-                        first = first or time.perf_counter()
-                        text.append(chunk.choices[0].delta.content)
-                    usage = chunk.usage or usage
-                messages.append({"role": "assistant", "content": "".join(text)})
-                cached = usage.prompt_tokens_details.cached_tokens
-                rows.append((usage.prompt_tokens, cached, ((first or start) - start) * 1000))
+                row, answer = await measured(client, messages)
+                messages.append({"role": "assistant", "content": answer})
+                rows.append(row)
+            # A barge-in: a long answer cut at its first words (the client hangs up), the
+            # caller talking over it for `pause`, then their question after what was heard.
+            await asyncio.sleep(pause)
+            messages.append({"role": "user", "content": STORY})
+            stream = await client.chat.completions.create(
+                model="local", messages=messages, stream=True
+            )
+            heard = ""
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    heard = chunk.choices[0].delta.content
+                    break
+            await stream.close()
+            await asyncio.sleep(pause)
+            messages.append({"role": "assistant", "content": heard})
+            messages.append({"role": "user", "content": QUESTIONS[-1]})
+            rows.append((await measured(client, messages))[0])
             await client.close()
             return rows
     finally:
         os.environ.pop("SERVER_CONVERSATIONS", None)
         os.environ.pop(EXPECTED_SYSTEM_ENV, None)
+
+
+async def measured(
+    client: openai.AsyncOpenAI, messages: list[dict[str, str]]
+) -> tuple[tuple[int, int, float], str]:
+    """Ask `messages` and read the whole answer: (prompt tokens, of which cached, ms to the
+    first token), and the answer."""
+    start, first, text, usage = time.perf_counter(), None, [], None
+    stream = await client.chat.completions.create(
+        model="local", messages=messages, stream=True, stream_options={"include_usage": True}
+    )
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            first = first or time.perf_counter()
+            text.append(chunk.choices[0].delta.content)
+        usage = chunk.usage or usage
+    cached = usage.prompt_tokens_details.cached_tokens
+    return (usage.prompt_tokens, cached, ((first or start) - start) * 1000), "".join(text)
 
 
 def main() -> None:
@@ -111,10 +138,12 @@ def main() -> None:
     print("turn  prompt  | fresh process           | fresh, system prompt read  | kept")
     print("              |  cached  evaluated  first |  cached  evaluated  first  "
           "|  cached  evaluated  first")  # fmt: skip
-    for turn, rows in enumerate(zip(*runs, strict=True), 1):
+    labels = [str(turn) for turn in range(1, args.turns + 1)] + ["cut"]
+    for label, rows in zip(labels, zip(*runs, strict=True), strict=True):
         prompt = rows[0][0]
         cells = [f"{c:>7}  {p - c:>9}  {t:>5.0f} ms" for p, c, t in rows]
-        print(f"{turn:>4}  {prompt:>6}  | " + " | ".join(cells))
+        print(f"{label:>4}  {prompt:>6}  | " + " | ".join(cells))
+    print("(cut: after a barge-in, the long answer to a story request cut at its first words)")
 
 
 if __name__ == "__main__":

@@ -26,3 +26,9 @@ def test_a_kept_process_evaluates_only_each_new_turn():
         assert read_ahead < fresh <= prompt  # the voice agent's system prompt was read ahead
         if turn > 1:
             assert kept < read_ahead  # kept: only the new turn is read
+    cut = re.search(rf"^\s+cut\s+(\d+)\s+\|{cell}\|{cell}\|{cell}", done.stdout, re.M)
+    assert cut, done.stdout
+    prompt, _, fresh, _, read_ahead, _, kept = (int(n) for n in cut.groups())
+    # After a barge-in, a warm process read the conversation ahead: the reply reads only the
+    # words heard and the question.
+    assert kept < read_ahead < fresh <= prompt
