@@ -12,9 +12,10 @@ A parked process holds no request slot, only memory. At most `capacity` are kept
 oldest goes when another is parked. Each is ended after `idle_secs` without a next turn.
 A request that ends any other way (an error, or the client hanging up, as a caller barging
 in does) ends its process as before. Its conversation then goes on in a fresh process: a warm
-one, when one is idle, is sent the request's turns to read ahead (not to answer) and parked
-with them, so the next turn, whatever part of the cut answer the client kept, reads only the
-turns after them. With no idle warm process, the next turn starts over in a fresh one.
+one, when one is idle, is sent the request's turns up to its last answer to read ahead (not to
+answer) and parked with them, so the next turn, whatever the client kept of the cut answer
+(or of a question it asked again whole), reads only the turns after that answer. With no
+idle warm process, or no answer yet, the next turn starts over in a fresh one.
 """
 
 from __future__ import annotations
@@ -99,11 +100,7 @@ class Conversations:
 
 def _continues(turns: list[Turn], history: list[Turn]) -> bool | None:
     """True when `turns` are `history` and then more, ending with the user's; False when they
-    are its start with another last answer; None when they are another conversation. A
-    history read ahead ends with the user's turn: whatever answer follows it continues it."""
-    if history[-1].role == "user":
-        continued = len(turns) > len(history) and turns[: len(history)] == history
-        return True if continued and turns[-1].role == "user" else None
+    are its start with another last answer; None when they are another conversation."""
     *before, answer = history
     if len(turns) <= len(history) or turns[: len(before)] != before:
         return None

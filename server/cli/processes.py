@@ -140,8 +140,17 @@ class CliProcesses:
                     self._read_ahead(spec, turns)
 
     def _read_ahead(self, spec: ProcessSpec, turns: list[Turn]) -> None:
-        """Have an idle warm process read `turns` (a conversation whose process was just
-        ended unparked, as when the client hung up mid-answer) and park it with them."""
+        """Have an idle warm process read `turns` up to their last answer (a conversation
+        whose process was just ended unparked, as when the client hung up mid-answer or
+        withdrew a question asked early) and park it with them.
+
+        Not the last question: the next turn may ask it again otherwise (whole, after an early
+        answer to its first half was withdrawn); and a warm process has read the system prompt
+        already, so a conversation with no answer yet is not worth a process."""
+        answered = [i for i, turn in enumerate(turns) if turn.role == "assistant"]
+        if not answered:
+            return
+        turns = turns[: answered[-1] + 1]
         proc = self.warm.take_idle(spec)
         if proc is None:
             return

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import pytest
 
 from server.http.state import PROCESSES
 from tests.conftest import pid_alive, wait_until
@@ -141,8 +142,18 @@ async def test_another_answer_in_the_history_starts_over(local_model, serve, sdk
     assert usage.prompt_tokens > 0
 
 
-async def test_after_a_barge_in_a_warm_process_has_read_the_conversation_ahead(
-    local_model, serve, sdk, tmp_path
+AFTER_A_BARGE_IN = [
+    {"role": "assistant", "content": "Once upon a time"},  # what the caller heard
+    {"role": "user", "content": QUESTIONS[1]},
+]
+ASKED_AGAIN_WHOLE = [{"role": "user", "content": LONG + " Make it about a blue dragon."}]
+
+
+@pytest.mark.parametrize(
+    "then", [AFTER_A_BARGE_IN, ASKED_AGAIN_WHOLE], ids=["barge-in", "question-asked-again"]
+)
+async def test_a_cut_answer_leaves_a_warm_process_that_has_read_the_conversation(
+    local_model, serve, sdk, tmp_path, then
 ):
     cli = LocalCli(tmp_path, "--max-tokens=1000")
     server = await serve(cli.settings(conversations=4, warm=1))
@@ -159,7 +170,7 @@ async def test_after_a_barge_in_a_warm_process_has_read_the_conversation_ahead(
             if line.startswith(b"data: {") and b'"content"' in line:
                 break
         [answering] = set(processes.supervisor.live_pids) - processes.warm.idle_pids()
-        response.close()  # the caller barged in after the first words
+        response.close()  # the caller barged in (or went on) after the first words
 
     assert await wait_until(lambda: not pid_alive(answering), 10.0)  # killed, as ever
     assert await wait_until(lambda: processes.conversations.pids, 10.0)
@@ -167,14 +178,12 @@ async def test_after_a_barge_in_a_warm_process_has_read_the_conversation_ahead(
     assert reader != answering
     assert await wait_until(lambda: tokens(cli.trace, "read"), 30.0)  # it read them ahead
 
-    # The client kept what was spoken of the cut answer, and the caller asks again.
-    messages += [
-        {"role": "assistant", "content": "Once upon a time"},
-        {"role": "user", "content": QUESTIONS[1]},
-    ]
-    _, usage = await ask(sdk(server), messages)
+    if then is ASKED_AGAIN_WHOLE:  # an early answer withdrawn: the question comes whole
+        messages = messages[:-1]
+    _, usage = await ask(sdk(server), messages + then)
 
     assert await wait_until(lambda: len(pids_by_answer(cli.trace)) == 2, 10.0)
     assert pids_by_answer(cli.trace)[1] == reader
-    assert evaluated(usage) < 40, usage  # the spoken words and the question, not the history
-    assert usage.prompt_tokens > 100
+    # It had read everything up to the last answer: only the turns after it are read now.
+    first_turns = usage.prompt_tokens - evaluated(usage)
+    assert first_turns > 50 and evaluated(usage) < 60, usage

@@ -60,8 +60,12 @@ def test_a_waiting_process_has_read_the_system_prompt_it_expects(local_model):
 
 
 def test_a_message_to_read_ahead_is_read_not_answered(local_model, tmp_path):
-    history = [Turn("system", "Answer in one sentence."), Turn("user", LONG)]
-    then = [Turn("assistant", "Once upon a time"), Turn("user", FRANCE)]
+    history = [
+        Turn("system", "Answer in one sentence."),
+        Turn("user", LONG),
+        Turn("assistant", "Once upon a time, a dragon sang."),
+    ]
+    then = [Turn("user", FRANCE)]
     trace = tmp_path / "trace.jsonl"
     stdin = stdin_message(flatten(history), read_ahead=True) + stdin_message(flatten(then))
 
@@ -72,8 +76,8 @@ def test_a_message_to_read_ahead_is_read_not_answered(local_model, tmp_path):
     assert [type(e) for e in events].count(Result) == 1 and "Paris" in events[-1].text
     assert len(tokens(trace, "read")) == 1
     usage = json.loads(lines[-1])["usage"]
-    assert usage["cache_read_input_tokens"] > 30  # the story request, from the cache
-    assert usage["input_tokens"] < 40, usage  # only the cut answer and the question
+    assert usage["cache_read_input_tokens"] > 40  # the story and its answer, from the cache
+    assert usage["input_tokens"] < 30, usage  # only the question
 
 
 @pytest.mark.parametrize(
