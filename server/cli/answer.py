@@ -39,11 +39,13 @@ async def run_prompt(
     deadlines: Deadlines,
     *,
     keep_stdin: bool = False,
+    replaces_answer: bool = False,
     first_output: Callable[[], None] = lambda: None,
 ) -> AsyncGenerator[TextDelta | ThinkingDelta | Result, None]:
     """Send `prompt` to `proc` and yield text and thinking deltas, then one `Result`. With
-    `keep_stdin`, stdin stays open for the conversation's next message; `first_output` is
-    called as the first delta comes. Thinking counts as output for the deadlines: a model
+    `keep_stdin`, stdin stays open for the conversation's next message; `replaces_answer`
+    (a kept local CLI) has the prompt replace the conversation's last answer; `first_output`
+    is called as the first delta comes. Thinking counts as output for the deadlines: a model
     that thinks for a minute has not stalled.
 
     Non-JSON lines are not relayed; when the CLI printed nothing else, the `Result` carries
@@ -55,7 +57,8 @@ async def run_prompt(
     deadline = loop.time() + deadlines.first_token
     try:
         async with asyncio.timeout_at(deadline):
-            await proc.send(stdin_message(prompt), close=not keep_stdin)
+            message = stdin_message(prompt, replaces_answer=replaces_answer)
+            await proc.send(message, close=not keep_stdin)
     except TimeoutError:
         raise CliTimeout("the CLI did not read its prompt within the first-token timeout") from None
     seen_text = False

@@ -52,6 +52,7 @@ async def answering(
             prompt,
             processes.deadlines,
             keep_stdin=processes.keeps_conversations,
+            replaces_answer=lease.replaces_answer,
             first_output=lambda: first_output(time.monotonic() - started),
         )
         if processes.keeps_conversations:

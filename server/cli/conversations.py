@@ -8,6 +8,10 @@ and its own answer) is the key. The next request whose turns start with that his
 answer as the client kept it, compared without whitespace) gets that process and is sent
 only the turns after it. The model then reads only those turns.
 
+A client may keep another last answer than the process gave: a caller who barged in heard
+only part of it. The process is taken all the same and sent the turns from that answer on, to
+replace its own; llama.cpp still reuses every token up to where the two differ.
+
 A parked process holds no request slot, only memory. At most `capacity` are kept: the
 oldest goes when another is parked. Each is ended after `idle_secs` without a next turn.
 A request that ends any other way (an error, or the client hanging up, as a caller barging
@@ -27,6 +31,16 @@ from dataclasses import dataclass
 from server.cli.command import ProcessSpec
 from server.cli.process import CliProcess
 from server.prompt import Turn
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A parked process taken for a request: the turns to send it, and whether they replace
+    the last answer it gave."""
+
+    proc: CliProcess
+    turns: list[Turn]
+    replaces_answer: bool
 
 
 @dataclass
@@ -51,25 +65,27 @@ class Conversations:
         """The parked processes' pids."""
         return [p.proc.pid for p in self._parked]
 
-    def take(self, spec: ProcessSpec, turns: list[Turn]) -> tuple[CliProcess, list[Turn]] | None:
-        """The parked process holding the longest start of `turns`, and the turns still to
-        send it; None when no live one does. A parked conversation that `turns` continue
-        with another answer than the one its process gave is ended (it cannot be reused)."""
-        best: _Parked | None = None
+    def take(self, spec: ProcessSpec, turns: list[Turn]) -> Taken | None:
+        """The parked process holding the longest start of `turns`, and what to send it; None
+        when no live one does. `turns` may go on from another last answer than the one the
+        process gave (a client keeps only what a caller heard of it): they then replace it."""
+        best: tuple[_Parked, bool] | None = None
         for parked in list(self._parked):
             match = _continues(turns, parked.history)
             if match is None:
                 continue
-            if not match or not parked.proc.alive():
+            if not parked.proc.alive():
                 self._let_go(parked)
-            elif best is None or len(parked.history) > len(best.history):
-                best = parked
-        if best is None or best.spec != spec:
+            elif best is None or len(parked.history) > len(best[0].history):
+                best = (parked, not match)
+        if best is None or best[0].spec != spec:
             return None
-        self._parked.remove(best)
-        if best.timer:
-            best.timer.cancel()
-        return best.proc, turns[len(best.history) :]
+        parked, replaces_answer = best
+        self._parked.remove(parked)
+        if parked.timer:
+            parked.timer.cancel()
+        kept = len(parked.history) - 1 if replaces_answer else len(parked.history)
+        return Taken(parked.proc, turns[kept:], replaces_answer)
 
     def park(self, spec: ProcessSpec, proc: CliProcess, history: list[Turn]) -> bool:
         """Keep `proc`, which holds `history`, for its next turn; False when none are kept."""
@@ -100,14 +116,15 @@ class Conversations:
 
 def _continues(turns: list[Turn], history: list[Turn]) -> bool | None:
     """True when `turns` are `history` and then more, ending with the user's; False when they
-    are its start with another last answer; None when they are another conversation."""
+    are its start with another last answer, then more ending with the user's; None when they
+    are another conversation."""
     *before, answer = history
     if len(turns) <= len(history) or turns[: len(before)] != before:
         return None
+    if turns[-1].role != "user":
+        return None
     said = turns[len(before)]
-    if said.role != "assistant" or _squeezed(said.text) != _squeezed(answer.text):
-        return False
-    return turns[-1].role == "user"
+    return said.role == "assistant" and _squeezed(said.text) == _squeezed(answer.text)
 
 
 def _squeezed(text: str) -> str:

@@ -40,6 +40,7 @@ class Lease:
     proc: CliProcess
     turns: list[Turn]
     continued: bool  # the process already holds the conversation's earlier turns
+    replaces_answer: bool = False  # `turns` replace the last answer the process gave
     # Call with the whole answer once the process has given it and nothing more will be read
     # from it: a process that can continue the conversation is parked then, before the client
     # hears the end of the answer, so its next turn (sent at once) finds it.
@@ -107,7 +108,7 @@ class CliProcesses:
         try:
             kept = self.conversations.take(spec, turns) if turns else None
             if kept is not None:
-                lease = Lease(kept[0], kept[1], continued=True)
+                lease = Lease(kept.proc, kept.turns, True, kept.replaces_answer)
             else:
                 lease = Lease(await self.warm.acquire(spec), turns or [], continued=False)
         except BaseException:

@@ -7,7 +7,8 @@ LOCAL_CLI_EXPECTED_SYSTEM is the system prompt the client is expected to open it
 conversations with, read ahead with the instruction while the process waits (not in argv: a
 system prompt can be private, and argv is readable by every local user). A stdin message with
 `"read_ahead": true` is read into the conversation and the cache and not answered: it prints
-nothing, and the next message continues from it.
+nothing, and the next message continues from it. One with `"replaces_answer": true` replaces
+the conversation's last answer with its turns (the client kept another).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
-from server.local_cli.conversation import is_read_ahead, system_message
+from server.cli.command import READ_AHEAD
+from server.local_cli.conversation import has_flag, system_message
 from server.local_cli.errors import LocalCliError, ModelError, OutputClosed
 from server.local_cli.model import MODEL_NAME, LocalModel, bundled_model_file
 from server.local_cli.options import EXPECTED_SYSTEM_ENV, MODEL_NAMES, Options, parse_options
@@ -81,7 +83,7 @@ def run(options: Options, environ: Mapping[str, str]) -> int:
         while line := sys.stdin.buffer.readline():
             if not line.strip():
                 continue
-            if is_read_ahead(line):
+            if has_flag(line, READ_AHEAD):
                 session.read_ahead(line)
             else:
                 session.answer(line)

@@ -32,14 +32,16 @@ def read_user_message(line: bytes) -> str:
     return content
 
 
-def is_read_ahead(line: bytes) -> bool:
-    """Whether a stdin user message asks to be read, not answered (`"read_ahead": true`, which
-    the server sends a fresh process with a conversation whose answer a client cut short)."""
+def has_flag(line: bytes, name: str) -> bool:
+    """Whether a stdin user message sets `name` to true: `READ_AHEAD` (read it into the
+    conversation, do not answer: the server sends it to a fresh process with a conversation
+    whose process it ended), `REPLACES_ANSWER` (its turns replace the conversation's last
+    answer: the client kept another, such as the part a caller heard before barging in)."""
     try:
         message = json.loads(line)
     except ValueError:
         return False  # `read_user_message` says what is wrong with it
-    return isinstance(message, dict) and message.get("read_ahead") is True
+    return isinstance(message, dict) and message.get(name) is True
 
 
 def prompt_turns(prompt: str) -> list[Turn]:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import time
 
-from server.local_cli.conversation import chat_messages, prompt_turns, read_user_message
+from server.cli.command import REPLACES_ANSWER
+from server.local_cli.conversation import (
+    chat_messages,
+    has_flag,
+    prompt_turns,
+    read_user_message,
+)
 from server.local_cli.model import LocalModel
 from server.local_cli.output import StreamJsonWriter
 from server.local_cli.trace import TokenTrace
@@ -42,7 +48,10 @@ class Session:
     def answer(self, line: bytes) -> None:
         """Answer one stdin line, printing its output lines; raises `LocalCliError` on failure."""
         started = time.monotonic()
-        turns = self._turns + prompt_turns(read_user_message(line))
+        kept = self._turns
+        if has_flag(line, REPLACES_ANSWER) and kept and kept[-1].role == "assistant":
+            kept = kept[:-1]
+        turns = kept + prompt_turns(read_user_message(line))
         first_text_at: float | None = None
 
         def on_text(text: str) -> None:

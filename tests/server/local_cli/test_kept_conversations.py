@@ -120,26 +120,33 @@ async def test_a_conversation_that_goes_quiet_lets_its_process_go(
     assert server.app[PROCESSES].health()["conversations"]["kept"] == 0
 
 
-async def test_another_answer_in_the_history_starts_over(local_model, serve, sdk, tmp_path):
+async def test_another_answer_in_the_history_replaces_the_process_own(
+    local_model, serve, sdk, tmp_path
+):
     cli = LocalCli(tmp_path)
     server = await serve(cli.settings(conversations=4))
     client = sdk(server)
     messages = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}]
-    await ask(client, messages)
+    answer, _ = await ask(client, messages)
     [kept] = server.app[PROCESSES].conversations.pids
 
-    # The client kept another answer (cut short, say): the kept process cannot continue.
+    # The client kept only the start of the answer (the caller barged in after "The").
+    heard = answer.split()[0]
+    assert heard != answer
     messages += [
-        {"role": "assistant", "content": "Paris"},
+        {"role": "assistant", "content": heard},
         {"role": "user", "content": QUESTIONS[1]},
     ]
     _, usage = await ask(client, messages)
 
-    assert await wait_until(lambda: not pid_alive(kept), 10.0)
     # The CLI writes its trace's `done` just after its result line: wait for it.
     assert await wait_until(lambda: len(pids_by_answer(cli.trace)) == 2, 10.0)
-    assert pids_by_answer(cli.trace)[1] != kept
-    assert usage.prompt_tokens > 0
+    assert pids_by_answer(cli.trace)[1] == kept
+    assert evaluated(usage) < 30, usage  # from where the answers differ
+    # The conversation is the client's: the same prompt as a fresh process is given.
+    fresh = await serve(cli.settings(conversations=0))
+    _, fresh_usage = await ask(sdk(fresh), messages)
+    assert usage.prompt_tokens == fresh_usage.prompt_tokens
 
 
 AFTER_A_BARGE_IN = [
