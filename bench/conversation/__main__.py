@@ -13,10 +13,12 @@ client does. `--warmup` questions are asked first, each in a
 conversation of its own and not measured, while the warm processes the server started with
 load the model, and each turn comes `--pause` seconds after the last answer, as a caller's next
 question comes after the bot has spoken: the server's processes started meanwhile (a fresh
-process per turn has to be replaced) are loaded by then. A last row, `cut`, is a barge-in: a
-story asked for and cut at its first words (the client hangs up, and the server kills that
-process), then, `--pause` later, a question after the words heard: kept conversations have
-a warm process read the conversation ahead meanwhile. Not a test: it asserts nothing.
+process per turn has to be replaced) are loaded by then. Two barge-ins end it. `said`: a
+question answered, the client keeping only the answer's first two words (what the caller
+heard), then another question: a kept process replaces its answer with those. `cut`: a story
+asked for and cut at its first words (the client hangs up, and the server kills that
+process), then, `--pause` later, a question: kept conversations have a warm process read the
+conversation ahead meanwhile. Not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -71,8 +73,19 @@ async def conversation(
                 row, answer = await measured(client, messages)
                 messages.append({"role": "assistant", "content": answer})
                 rows.append(row)
-            # A barge-in: a long answer cut at its first words (the client hangs up), the
-            # caller talking over it for `pause`, then their question after what was heard.
+            # A barge-in once the answer is written: the client keeps what the caller heard
+            # of it, its first words, and the caller's question comes `pause` later.
+            await asyncio.sleep(pause)
+            messages.append({"role": "user", "content": QUESTIONS[-2]})
+            _, answer = await measured(client, messages)
+            await asyncio.sleep(pause)
+            messages.append({"role": "assistant", "content": " ".join(answer.split()[:2])})
+            messages.append({"role": "user", "content": QUESTIONS[-3]})
+            row, answer = await measured(client, messages)
+            messages.append({"role": "assistant", "content": answer})
+            rows.append(row)
+            # A barge-in while it is written: a long answer cut at its first words (the client
+            # hangs up), the caller talking over it for `pause`, then their question.
             await asyncio.sleep(pause)
             messages.append({"role": "user", "content": STORY})
             stream = await client.chat.completions.create(
@@ -138,12 +151,15 @@ def main() -> None:
     print("turn  prompt  | fresh process           | fresh, system prompt read  | kept")
     print("              |  cached  evaluated  first |  cached  evaluated  first  "
           "|  cached  evaluated  first")  # fmt: skip
-    labels = [str(turn) for turn in range(1, args.turns + 1)] + ["cut"]
+    labels = [str(turn) for turn in range(1, args.turns + 1)] + ["said", "cut"]
     for label, rows in zip(labels, zip(*runs, strict=True), strict=True):
         prompt = rows[0][0]
         cells = [f"{c:>7}  {p - c:>9}  {t:>5.0f} ms" for p, c, t in rows]
         print(f"{label:>4}  {prompt:>6}  | " + " | ".join(cells))
-    print("(cut: after a barge-in, the long answer to a story request cut at its first words)")
+    print(
+        "(said: after a barge-in once the answer was written, the client keeping its first "
+        "words; cut: after one while it was written, a story cut at its first words)"
+    )
 
 
 if __name__ == "__main__":
