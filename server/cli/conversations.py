@@ -16,10 +16,11 @@ A parked process holds no request slot, only memory. At most `capacity` are kept
 oldest goes when another is parked. Each is ended after `idle_secs` without a next turn.
 A request that ends any other way (an error, or the client hanging up, as a caller barging
 in does) ends its process as before. Its conversation then goes on in a fresh process: a warm
-one, when one is idle, is sent the request's turns up to its last answer to read ahead (not to
-answer) and parked with them, so the next turn, whatever the client kept of the cut answer
-(or of a question it asked again whole), reads only the turns after that answer. With no
-idle warm process, or no answer yet, the next turn starts over in a fresh one.
+one, when one more than a new request needs is idle, is sent the request's turns up to its
+last answer to read ahead (not to answer) and parked with them, so the next turn, whatever
+the client kept of the cut answer (or of a question it asked again whole), reads only the
+turns after that answer. With no
+spare warm process, or no answer yet, the next turn starts over in a fresh one.
 """
 
 from __future__ import annotations

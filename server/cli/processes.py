@@ -141,7 +141,7 @@ class CliProcesses:
                     self._read_ahead(spec, turns)
 
     def _read_ahead(self, spec: ProcessSpec, turns: list[Turn]) -> None:
-        """Have an idle warm process read `turns` up to their last answer (a conversation
+        """Have a spare warm process read `turns` up to their last answer (a conversation
         whose process was just ended unparked, as when the client hung up mid-answer or
         withdrew a question asked early) and park it with them.
 
@@ -152,7 +152,11 @@ class CliProcesses:
         if not answered:
             return
         turns = turns[: answered[-1] + 1]
-        proc = self.warm.take_idle(spec)
+        # Only a spare: the read-ahead may go unused (a call that hung up mid-answer), and a
+        # new call must still find a warm process. Measured back to back, new sessions every
+        # ~8 s each hung up mid-answer (bench.voice's barge-in trials): taking the last idle
+        # one made the next session's reply 110 ms slower (967 against 857-861 ms p50).
+        proc = self.warm.take_spare(spec)
         if proc is None:
             return
 

@@ -183,10 +183,13 @@ class WarmPools:
         proc = self._pool(spec).take() if self._pooled(spec) else None
         return proc if proc is not None else await self._supervisor.spawn(spec)
 
-    def take_idle(self, spec: ProcessSpec) -> CliProcess | None:
-        """A warm process for `spec` when one is idle, else None (and the pool refills); never
-        spawns one for the caller. Call `request_ended(spec)` once it is not needed at once."""
-        return self._pool(spec).take() if self._pooled(spec) else None
+    def take_spare(self, spec: ProcessSpec) -> CliProcess | None:
+        """A warm process for `spec` when one more than the next request needs is idle, else
+        None; never spawns one for the caller. Call `request_ended(spec)` once it is not
+        needed at once."""
+        if not self._pooled(spec) or self._pool(spec).idle < 2:
+            return None
+        return self._pool(spec).take()
 
     def request_ended(self, spec: ProcessSpec) -> None:
         """Refill `spec`'s pool now that a request no longer needs the CPU."""

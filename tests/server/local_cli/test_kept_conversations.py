@@ -163,12 +163,12 @@ async def test_a_cut_answer_leaves_a_warm_process_that_has_read_the_conversation
     local_model, serve, sdk, tmp_path, then
 ):
     cli = LocalCli(tmp_path, "--max-tokens=1000")
-    server = await serve(cli.settings(conversations=4, warm=1))
+    server = await serve(cli.settings(conversations=4, warm=2))
     processes = server.app[PROCESSES]
     messages = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}]
     answer, _ = await ask(sdk(server), messages)
     messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": LONG}]
-    assert await wait_until(lambda: processes.warm.idle_pids(), 30.0)  # refilled
+    assert await wait_until(lambda: len(processes.warm.idle_pids()) == 2, 30.0)  # refilled
 
     async with aiohttp.ClientSession() as session:
         body = {"model": "local", "messages": messages, "stream": True}
