@@ -19,8 +19,8 @@ in does) ends its process as before. Its conversation then goes on in a fresh pr
 one, when one more than a new request needs is idle, is sent the request's turns up to its
 last answer to read ahead (not to answer) and parked with them, so the next turn, whatever
 the client kept of the cut answer (or of a question it asked again whole), reads only the
-turns after that answer. With no
-spare warm process, or no answer yet, the next turn starts over in a fresh one.
+turns after that answer. With no spare warm process, or no answer yet, the next turn starts
+over in a fresh one.
 """
 
 from __future__ import annotations

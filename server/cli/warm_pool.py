@@ -185,8 +185,8 @@ class WarmPools:
 
     def take_spare(self, spec: ProcessSpec) -> CliProcess | None:
         """A warm process for `spec` when one more than the next request needs is idle, else
-        None; never spawns one for the caller. Call `request_ended(spec)` once it is not
-        needed at once."""
+        None; never spawns one for the caller. As after `acquire`, the pool refills at the next
+        `request_ended(spec)`."""
         if not self._pooled(spec) or self._pool(spec).idle < 2:
             return None
         return self._pool(spec).take()

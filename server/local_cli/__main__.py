@@ -19,8 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
-from server.cli.command import READ_AHEAD
-from server.local_cli.conversation import has_flag, system_message
+from server.local_cli.conversation import system_message
 from server.local_cli.errors import LocalCliError, ModelError, OutputClosed
 from server.local_cli.model import MODEL_NAME, LocalModel, bundled_model_file
 from server.local_cli.options import EXPECTED_SYSTEM_ENV, MODEL_NAMES, Options, parse_options
@@ -81,12 +80,8 @@ def run(options: Options, environ: Mapping[str, str]) -> int:
             max_tokens=options.max_tokens,
         )
         while line := sys.stdin.buffer.readline():
-            if not line.strip():
-                continue
-            if has_flag(line, READ_AHEAD):
-                session.read_ahead(line)
-            else:
-                session.answer(line)
+            if line.strip():
+                session.receive(line)
     except OutputClosed:
         return 1
     except LocalCliError as e:

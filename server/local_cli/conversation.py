@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
+from server.cli.command import READ_AHEAD, REPLACES_ANSWER
 from server.local_cli.errors import InputError
 from server.prompt import Turn, unflatten
 
 
-def read_user_message(line: bytes) -> str:
-    """The prompt inside one stdin line `{"type":"user","message":{"role":"user",...}}`.
+@dataclass(frozen=True)
+class UserMessage:
+    """One stdin user message: its prompt, and how it continues the conversation: `read_ahead`
+    (read it, do not answer: the server sends it to a fresh process with a conversation whose
+    process it ended), `replaces_answer` (its turns replace the conversation's last answer:
+    the client kept another, such as the part a caller heard before barging in)."""
+
+    prompt: str
+    read_ahead: bool = False
+    replaces_answer: bool = False
+
+
+def read_user_message(line: bytes) -> UserMessage:
+    """The message in one stdin line `{"type":"user","message":{"role":"user",...}}`.
 
     `content` is a string or, as in Anthropic's API, a list of blocks whose text blocks are
     joined. Raises `InputError` for anything else, or for a prompt with no text.
@@ -29,19 +43,9 @@ def read_user_message(line: bytes) -> str:
         raise InputError("the user message has no text content")
     if not content.strip():
         raise InputError("the prompt is empty")
-    return content
-
-
-def has_flag(line: bytes, name: str) -> bool:
-    """Whether a stdin user message sets `name` to true: `READ_AHEAD` (read it into the
-    conversation, do not answer: the server sends it to a fresh process with a conversation
-    whose process it ended), `REPLACES_ANSWER` (its turns replace the conversation's last
-    answer: the client kept another, such as the part a caller heard before barging in)."""
-    try:
-        message = json.loads(line)
-    except ValueError:
-        return False  # `read_user_message` says what is wrong with it
-    return isinstance(message, dict) and message.get(name) is True
+    return UserMessage(
+        content, message.get(READ_AHEAD) is True, message.get(REPLACES_ANSWER) is True
+    )
 
 
 def prompt_turns(prompt: str) -> list[Turn]:

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import time
 
-from server.cli.command import REPLACES_ANSWER
-from server.local_cli.conversation import (
-    chat_messages,
-    has_flag,
-    prompt_turns,
-    read_user_message,
-)
+from server.local_cli.conversation import chat_messages, prompt_turns, read_user_message
 from server.local_cli.model import LocalModel
 from server.local_cli.output import StreamJsonWriter
 from server.local_cli.trace import TokenTrace
@@ -36,22 +30,23 @@ class Session:
         self._max_tokens = max_tokens
         self._turns: list[Turn] = []
 
-    def read_ahead(self, line: bytes) -> None:
-        """Read one stdin line's turns into the model's cache and the conversation, printing
-        nothing: the next message continues from them, and its answer reads only what it adds.
-        Raises `LocalCliError` on failure."""
-        turns = self._turns + prompt_turns(read_user_message(line))
-        seconds = self._model.read(chat_messages(turns, self._instruction))
-        self._trace.read(seconds)
-        self._turns = turns
-
-    def answer(self, line: bytes) -> None:
-        """Answer one stdin line, printing its output lines; raises `LocalCliError` on failure."""
-        started = time.monotonic()
+    def receive(self, line: bytes) -> None:
+        """Answer one stdin line, printing its output lines, or, when it asks to be read
+        ahead, read its turns into the model's cache and the conversation and print nothing
+        (the next message continues from them). Raises `LocalCliError` on failure."""
+        message = read_user_message(line)
         kept = self._turns
-        if has_flag(line, REPLACES_ANSWER) and kept and kept[-1].role == "assistant":
+        if message.replaces_answer and kept and kept[-1].role == "assistant":
             kept = kept[:-1]
-        turns = kept + prompt_turns(read_user_message(line))
+        turns = kept + prompt_turns(message.prompt)
+        if message.read_ahead:
+            self._trace.read(self._model.read(chat_messages(turns, self._instruction)))
+            self._turns = turns
+        else:
+            self._answer(turns)
+
+    def _answer(self, turns: list[Turn]) -> None:
+        started = time.monotonic()
         first_text_at: float | None = None
 
         def on_text(text: str) -> None:

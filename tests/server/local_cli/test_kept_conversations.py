@@ -5,6 +5,8 @@ keep their own; a barge-in still kills the process at once; an idle one is let g
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -41,6 +43,22 @@ async def converse(client, questions: list[str]) -> list[object]:
         messages.append({"role": "assistant", "content": answer})
         usages.append(usage)
     return usages
+
+
+@asynccontextmanager
+async def first_words(server, messages: list[dict]) -> AsyncIterator[None]:
+    """Stream an answer to `messages` up to its first text, then, on leaving the block, hang up
+    as a caller barging in does."""
+    async with aiohttp.ClientSession() as session:
+        body = {"model": "local", "messages": messages, "stream": True}
+        response = await session.post(server.make_url("/v1/chat/completions"), json=body)
+        async for line in response.content:
+            if line.startswith(b"data: {") and b'"content"' in line:
+                break
+        try:
+            yield
+        finally:
+            response.close()
 
 
 def evaluated(usage) -> int:
@@ -93,14 +111,9 @@ async def test_a_barge_in_on_a_kept_process_still_kills_it(local_model, serve, s
     [kept] = server.app[PROCESSES].conversations.pids
     messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": LONG}]
 
-    async with aiohttp.ClientSession() as session:
-        body = {"model": "local", "messages": messages, "stream": True}
-        response = await session.post(server.make_url("/v1/chat/completions"), json=body)
-        async for line in response.content:
-            if line.startswith(b"data: {") and b'"content"' in line:
-                break
+    async with first_words(server, messages):
         assert server.app[PROCESSES].conversations.pids == []  # it is answering, not parked
-        response.close()  # the caller barged in
+    # the caller barged in
 
     assert await wait_until(lambda: not pid_alive(kept), 10.0)
     assert await wait_until(lambda: server.app[PROCESSES].supervisor.live == 0, 10.0)
@@ -170,14 +183,9 @@ async def test_a_cut_answer_leaves_a_warm_process_that_has_read_the_conversation
     messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": LONG}]
     assert await wait_until(lambda: len(processes.warm.idle_pids()) == 2, 30.0)  # refilled
 
-    async with aiohttp.ClientSession() as session:
-        body = {"model": "local", "messages": messages, "stream": True}
-        response = await session.post(server.make_url("/v1/chat/completions"), json=body)
-        async for line in response.content:
-            if line.startswith(b"data: {") and b'"content"' in line:
-                break
+    async with first_words(server, messages):
         [answering] = set(processes.supervisor.live_pids) - processes.warm.idle_pids()
-        response.close()  # the caller barged in (or went on) after the first words
+    # the caller barged in (or went on) after the first words
 
     assert await wait_until(lambda: not pid_alive(answering), 10.0)  # killed, as ever
     assert await wait_until(lambda: processes.conversations.pids, 10.0)
