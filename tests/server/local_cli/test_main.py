@@ -59,6 +59,28 @@ def test_a_waiting_process_has_read_the_system_prompt_it_expects(local_model):
     assert not_read["input_tokens"] > read_ahead["input_tokens"]
 
 
+def test_after_an_answer_it_reads_the_next_question_opening(local_model, tmp_path):
+    system = "Answer in one short sentence."
+    italy = "And what about Italy?"
+    trace = tmp_path / "trace.jsonl"
+
+    def results(stdin: bytes, **env: str) -> list[dict]:
+        code, _, lines = run_cli(stdin, **{EXPECTED_SYSTEM_ENV: system}, **env)
+        assert code == 0
+        return [json.loads(line) for line in lines if json.loads(line)["type"] == "result"]
+
+    opening = stdin_message(flatten([Turn("system", system), Turn("user", FRANCE)]))
+    _, second = results(opening + stdin_message(italy), LOCAL_CLI_TRACE=str(trace))
+    [first] = results(stdin_message(flatten([Turn("system", system), Turn("user", italy)])))
+
+    # After an answer the process reads its end and the next user turn's opening, so the
+    # next question costs what a first one costs in a process that read the system prompt:
+    # its own words and the marks after them (5 more tokens without that read).
+    assert not first["is_error"] and not second["is_error"]
+    assert second["usage"]["input_tokens"] == first["usage"]["input_tokens"], (first, second)
+    assert len(tokens(trace, "opening")) == 2  # after each answer
+
+
 def test_a_message_to_read_ahead_is_read_not_answered(local_model, tmp_path):
     history = [
         Turn("system", "Answer in one sentence."),
