@@ -72,9 +72,10 @@ def _reasoning(effort: str) -> dict[str, str]:
 async def preload_models(settings: Settings) -> None:
     """Load the local models every session shares, so the first caller does not wait."""
     if settings.stt == "whisper":
-        from voice.services.whisper_stt import default_model_path, load_model
+        from voice.services.whisper_stt import default_model_path, load_decoder, load_model
 
         await asyncio.to_thread(load_model, default_model_path())
+        await asyncio.to_thread(load_decoder, default_model_path())
     if settings.tts == "piper":
         from voice.services.piper_tts import default_voice_paths, load_voice
 

