@@ -8,16 +8,19 @@ conversations with, read ahead with the instruction while the process waits (not
 system prompt can be private, and argv is readable by every local user). A stdin message with
 `"read_ahead": true` is read into the conversation and the cache and not answered: it prints
 nothing, and the next message continues from it. One with `"replaces_answer": true` replaces
-the conversation's last answer with its turns (the client kept another).
+the conversation's last answer with its turns (the client kept another). Half a second after
+an answer, when no message has come, it reads the answer's end and the next user turn's opening
+into the cache, so the next prompt is only the question and the marks after it.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 
 from server.local_cli.conversation import system_message
 from server.local_cli.errors import LocalCliError, ModelError, OutputClosed
@@ -35,6 +38,13 @@ TRACE_ENV = "LOCAL_CLI_TRACE"
 # 0.5-3 s to read instead of 0.12-0.18 s with passive waits (0.06-0.09 s on idle cores,
 # 0.08-0.13 s passive). An operator's own setting wins.
 OPENMP_DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+# After an answer the next user turn's opening is read ahead (`Session.read_next_opening`),
+# but not at once: the voice app's TTS starts speaking the answer's last sentence the moment
+# it is written, and on 2 cores the read (110-200 ms there, on two threads) slowed it down.
+# The next question cannot come this soon after an answer; when a message does, it is
+# answered first and its prompt holds the opening anyway.
+OPENING_AFTER_SECS = 0.5
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> NoReturn:
@@ -79,9 +89,12 @@ def run(options: Options, environ: Mapping[str, str]) -> int:
             instruction=options.system_prompt,
             max_tokens=options.max_tokens,
         )
-        while line := sys.stdin.buffer.readline():
+        stdin = sys.stdin.buffer
+        while line := stdin.readline():
             if line.strip():
                 session.receive(line)
+                if not _readable(stdin, OPENING_AFTER_SECS):
+                    session.read_next_opening()
     except OutputClosed:
         return 1
     except LocalCliError as e:
@@ -91,6 +104,11 @@ def run(options: Options, environ: Mapping[str, str]) -> int:
             pass
         return 1
     return 0
+
+
+def _readable(stdin: BinaryIO, timeout: float) -> bool:
+    """Whether more input (or its end) arrives on `stdin` within `timeout` seconds."""
+    return bool(select.select([stdin], [], [], timeout)[0])
 
 
 def _default_signals() -> None:

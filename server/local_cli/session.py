@@ -29,12 +29,14 @@ class Session:
         self._instruction = instruction
         self._max_tokens = max_tokens
         self._turns: list[Turn] = []
+        self._opening_due = False
 
     def receive(self, line: bytes) -> None:
         """Answer one stdin line, printing its output lines, or, when it asks to be read
         ahead, read its turns into the model's cache and the conversation and print nothing
         (the next message continues from them). Raises `LocalCliError` on failure."""
         message = read_user_message(line)
+        self._opening_due = False  # this message's prompt holds the opening
         kept = self._turns
         if message.replaces_answer and kept and kept[-1].role == "assistant":
             kept = kept[:-1]
@@ -69,10 +71,16 @@ class Session:
         )
         self._trace.done()
         self._turns = [*turns, Turn("assistant", answer.text)]
-        # While the caller listens to the answer, read its end and the next user turn's
-        # opening: 5 of the 18 or so tokens the next question's prompt would have to read.
-        messages = chat_messages(self._turns, self._instruction)
-        self._trace.opening(self._model.read_to_next_question(messages))
+        self._opening_due = True
+
+    def read_next_opening(self) -> None:
+        """After an answer, read its end and the next user turn's opening into the cache: 5
+        of the 18 or so tokens the next question's prompt would otherwise have to read.
+        Does nothing unless an answer was given since the last call."""
+        if self._opening_due:
+            self._opening_due = False
+            messages = chat_messages(self._turns, self._instruction)
+            self._trace.opening(self._model.read_to_next_question(messages))
 
 
 def _ms(seconds: float) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -63,22 +64,44 @@ def test_after_an_answer_it_reads_the_next_question_opening(local_model, tmp_pat
     system = "Answer in one short sentence."
     italy = "And what about Italy?"
     trace = tmp_path / "trace.jsonl"
-
-    def results(stdin: bytes, **env: str) -> list[dict]:
-        code, _, lines = run_cli(stdin, **{EXPECTED_SYSTEM_ENV: system}, **env)
-        assert code == 0
-        return [json.loads(line) for line in lines if json.loads(line)["type"] == "result"]
-
-    opening = stdin_message(flatten([Turn("system", system), Turn("user", FRANCE)]))
-    _, second = results(opening + stdin_message(italy), LOCAL_CLI_TRACE=str(trace))
-    [first] = results(stdin_message(flatten([Turn("system", system), Turn("user", italy)])))
+    env = cli_env(LOCAL_CLI_TRACE=str(trace), **{EXPECTED_SYSTEM_ENV: system})
+    with subprocess.Popen(
+        local_argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    ) as proc:
+        proc.stdin.write(stdin_message(flatten([Turn("system", system), Turn("user", FRANCE)])))
+        proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        while not (trace.exists() and tokens(trace, "opening")):  # read once stdin is quiet
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        out, _ = proc.communicate(stdin_message(italy), timeout=60)
+    results = [json.loads(line) for line in out.splitlines() if b'"result"' in line]
+    _, second = [r for r in results if r["type"] == "result"]
+    [first] = [
+        json.loads(line)
+        for line in run_cli(
+            stdin_message(flatten([Turn("system", system), Turn("user", italy)])),
+            **{EXPECTED_SYSTEM_ENV: system},
+        )[2]
+        if json.loads(line)["type"] == "result"
+    ]
 
     # After an answer the process reads its end and the next user turn's opening, so the
     # next question costs what a first one costs in a process that read the system prompt:
     # its own words and the marks after them (5 more tokens without that read).
     assert not first["is_error"] and not second["is_error"]
     assert second["usage"]["input_tokens"] == first["usage"]["input_tokens"], (first, second)
-    assert len(tokens(trace, "opening")) == 2  # after each answer
+    assert len(tokens(trace, "opening")) == 1  # after the first answer (then stdin ended)
+
+
+def test_a_message_that_comes_at_once_is_answered_before_any_opening_read(local_model, tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    code, events, _ = run_cli(
+        ask(FRANCE) + stdin_message("And what about Italy?"), LOCAL_CLI_TRACE=str(trace)
+    )
+
+    assert code == 0 and [type(e) for e in events].count(Result) == 2
+    assert not tokens(trace, "opening")  # the second prompt held it; then stdin ended
 
 
 def test_a_message_to_read_ahead_is_read_not_answered(local_model, tmp_path):
