@@ -139,8 +139,15 @@ def _title(config: VoiceBenchConfig, machine: dict[str, Any]) -> str:
     return (
         f"bench.voice: {config.label} over {' and '.join(config.transports)}, "
         f"{config.turns} turns x {_calls(config)} call(s), "
-        f"{config.barge_in_trials} barge-in trials\n{machine['cpu_model']} "
+        f"{config.barge_in_trials} barge-in trials{_history(config)}\n{machine['cpu_model']} "
         f"x{machine['cpus_usable']}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def _history(config: VoiceBenchConfig) -> str:
+    n = config.barge_in_history
+    return (
+        f" (after {n} question{'s' if n > 1 else ''} each)" if n and config.barge_in_trials else ""
     )
 
 

@@ -1,7 +1,8 @@
 """Barge-in trials: the caller talks over a long answer; how soon does the bot fall silent?
 
-Each trial is a new session: ask for a story, let `barge_after` seconds of it play, wait for
-the bot to be mid-sentence (not in a pause between sentences), then say a question over it.
+Each trial is a new session: ask `--barge-in-history` questions (none by default) and hear
+them answered, then ask for a story, let `barge_after` seconds of it play, wait for the bot to
+be mid-sentence (not in a pause between sentences), then say a question over it.
 The bot stopped if its audio ended while the caller was still talking and stayed off for
 `STOP_CHECK` after: while it talks a frame arrives every 40 ms, and its reply to the new
 question needs the VAD's 0.2 s of silence plus STT before it can start. That reply must
@@ -12,11 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.voice.audio import Utterance
-from bench.voice.turns import AudioFrame, Connect, TurnFailed, audio_after, first_audio, say
+from bench.voice.turns import (
+    AudioFrame,
+    Connect,
+    TurnFailed,
+    answer_end,
+    audio_after,
+    first_audio,
+    say,
+)
 from harness.pipecat_client import VoiceClient
 
 STOP_CHECK = 0.25
@@ -32,6 +42,7 @@ class BargeSample:
 
     index: int
     request: str
+    history: list[str] = field(default_factory=list)  # questions answered before `request`
     started_at: float = field(default_factory=time.time)  # Unix time, for the record
     ok: bool = False
     error: str | None = None
@@ -80,13 +91,17 @@ async def barge_in_trial(
     barge_after: float,
     within: float,
     connect: Connect = VoiceClient.connect,
+    history: Sequence[Utterance] = (),
 ) -> None:
-    """Run one trial on a new session and fill `sample`; raise `TurnFailed` when it fails."""
+    """Run one trial on a new session, after asking the `history` questions there (each
+    answered to its end), and fill `sample`; raise `TurnFailed` when it fails."""
     async with connect(url) as client:
         try:
             await client.wait_for("bot-ready", within=within)
         except (TimeoutError, ConnectionError) as e:
             raise TurnFailed(f"the session did not start: {e}") from e
+        for question in history:
+            await answer_end(client, await say(client, question), within)
         asked = await say(client, request)
         first = await first_audio(client, asked, within)
         await asyncio.sleep(max(0.0, first + barge_after - time.monotonic()))

@@ -38,6 +38,7 @@ class VoiceBenchConfig:
     plot: Path | None
     compare_calls: tuple[int, ...] = ()
     compare_apps: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, its extra flags)
+    barge_in_history: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -148,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         metavar="SECONDS",
         help="seconds of bot audio before the client talks over it (default %(default)s)",
+    )
+    add(
+        "--barge-in-history",
+        type=at_least(0),
+        default=0,
+        metavar="N",
+        help="questions each barge-in trial's session asks, and hears answered, before the "
+        "long answer it talks over, so the reply comes in a call with that much history, as "
+        "in a long call (default %(default)s: a new session's first question)",
     )
     add(
         "--audio",
@@ -275,6 +285,7 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
         warmup=args.warmup,
         barge_in_trials=args.barge_in_trials,
         barge_after=args.barge_after,
+        barge_in_history=args.barge_in_history,
         audio=args.audio,
         verify=args.audio is None if args.verify is None else args.verify,
         url=args.url,

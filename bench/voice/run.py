@@ -172,7 +172,10 @@ async def _measure(
         barge_ins = []
         for index in range(config.barge_in_trials):
             story = stories[index % len(stories)]
-            sample = BargeSample(index, story.text)
+            history = [
+                questions[(index + k) % len(questions)] for k in range(config.barge_in_history)
+            ]
+            sample = BargeSample(index, story.text, [u.text for u in history])
             try:
                 await barge_in_trial(
                     url,
@@ -181,6 +184,7 @@ async def _measure(
                     sample,
                     barge_after=config.barge_after,
                     within=within,
+                    history=history,
                     connect=connect,
                 )
                 sample.ok = True

@@ -31,6 +31,7 @@ def test_help_explains_every_option():
         "--warmup",
         "--barge-in-trials",
         "--barge-after",
+        "--barge-in-history",
         "--audio",
         "--verify",
         "--llm-cli",
@@ -50,7 +51,7 @@ def test_help_explains_every_option():
 def test_smoke_run_measures_turns_and_a_barge_in(fake_cli: Path, tmp_path: Path):
     record_path, plot_path = tmp_path / "voice.json", tmp_path / "voice.png"
     done = bench(
-        *("-n", "2", "-c", "2", "--barge-in-trials", "1"),
+        *("-n", "2", "-c", "2", "--barge-in-trials", "1", "--barge-in-history", "1"),
         *("--json", str(record_path), "--plot", str(plot_path)),
         *("--", f"--llm-cli={fake_cli}"),
         env={**os.environ, "FAKE_CLI_ANSWER": ANSWER},
@@ -72,9 +73,12 @@ def test_smoke_run_measures_turns_and_a_barge_in(fake_cli: Path, tmp_path: Path)
     # The bot fell silent while the caller was still talking over it.
     assert trial["stop_ms"] < trial["interrupting_speech_ms"]
     assert trial["interruption_ms"] is not None and trial["bot_interrupted_ms"] is not None
+    assert len(trial["history"]) == 1  # a question asked and answered on its session first
     assert all(s["failed"] == 0 for s in record["summary"])
     server = [t for t in measured["server_turns"] if t["phase"] == "turn"]
     assert len(server) == 4 and all(t["total_ms"] > 0 and "stt_ms" in t for t in server)
+    # The trial's session answered three turns: the history question, the story, the reply.
+    assert len([t for t in measured["server_turns"] if t["phase"] == "barge-in"]) == 3
     assert record["config"]["turns"] == 2 and record["config"]["calls"] == 2
     assert record["machine"]["packages"]["pipecat-ai"]
 
