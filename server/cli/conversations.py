@@ -8,9 +8,10 @@ and its own answer) is the key. The next request whose turns start with that his
 answer as the client kept it, compared without whitespace) gets that process and is sent
 only the turns after it. The model then reads only those turns.
 
-A client may keep another last answer than the process gave: a caller who barged in heard
-only part of it. The process is taken all the same and sent the turns from that answer on, to
-replace its own; llama.cpp still reuses every token up to where the two differ.
+A client may keep another last answer than the process gave, or none: a caller who barged in
+heard only part of it, or nothing of it when the caller talked over its first sentence. The
+process is taken all the same and sent the turns from that answer on, to replace its own;
+llama.cpp still reuses every token up to where the two differ.
 
 A parked process holds no request slot, only memory. At most `capacity` are kept: the
 oldest goes when another is parked. Each is ended after `idle_secs` without a next turn.
@@ -117,15 +118,19 @@ class Conversations:
 
 def _continues(turns: list[Turn], history: list[Turn]) -> bool | None:
     """True when `turns` are `history` and then more, ending with the user's; False when they
-    are its start with another last answer, then more ending with the user's; None when they
-    are another conversation."""
+    are its start with another last answer or none, then more ending with the user's; None
+    when they are another conversation."""
     *before, answer = history
-    if len(turns) <= len(history) or turns[: len(before)] != before:
+    if len(turns) <= len(before) or turns[: len(before)] != before:
         return None
     if turns[-1].role != "user":
         return None
     said = turns[len(before)]
-    return said.role == "assistant" and _squeezed(said.text) == _squeezed(answer.text)
+    # A voice client keeps what the caller heard of an answer: nothing, when the caller
+    # talked over its first sentence (Pipecat writes the spoken text sentence by sentence).
+    if said.role != "assistant":
+        return False
+    return _squeezed(said.text) == _squeezed(answer.text)
 
 
 def _squeezed(text: str) -> str:
