@@ -24,9 +24,10 @@ from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TextAggregationMode
 from pipecat.transcriptions.language import Language
 from pipecat.utils.tracing.service_decorators import traced_tts
-from piper import AudioChunk, PiperConfig, PiperVoice
+from piper import PiperConfig, PiperVoice
 
 from voice.services.first_clause import FirstClauseAggregator
+from voice.services.piper_stream import StreamingPiperVoice, split_voice
 from voice.speak_ahead import WithdrawableSpeech
 
 _voices: dict[tuple[str, str], PiperVoice] = {}
@@ -49,24 +50,30 @@ def load_voice(model_path: str, config_path: str) -> PiperVoice:
         config_path: The voice's ``.onnx.json`` file.
 
     Returns:
-        The voice, shared with every other caller that passed the same paths.
+        The voice, shared with every other caller that passed the same paths: a
+        `StreamingPiperVoice` (cut before its decoder, to speak a piece at a time) when its
+        graph is a Piper VITS export, else Piper's own.
     """
     key = (model_path, config_path)
     with _voices_lock:
         voice = _voices.get(key)
         if voice is None:
             logger.debug(f"Loading Piper voice from {model_path}")
-            voice = PiperVoice(
-                session=_onnx_session(model_path),
-                config=PiperConfig.from_dict(json.loads(Path(config_path).read_text())),
+            config = PiperConfig.from_dict(json.loads(Path(config_path).read_text()))
+            options = _session_options()
+            voice = split_voice(model_path, config, options) or PiperVoice(
+                session=onnxruntime.InferenceSession(
+                    model_path, sess_options=options, providers=["CPUExecutionProvider"]
+                ),
+                config=config,
             )
             _voices[key] = voice
         return voice
 
 
-def _onnx_session(model_path: str) -> onnxruntime.InferenceSession:
-    """The voice's ONNX session, as `PiperVoice.load` makes it but with threads that sleep
-    between operators instead of spinning.
+def _session_options() -> onnxruntime.SessionOptions:
+    """The voice's ONNX session options: threads that sleep between operators instead of
+    spinning (`PiperVoice.load` lets them spin).
 
     Piper speaks while the local model is still writing the answer on the other core.
     Measured here on 2 cores: a first sentence took 280 ms p50 with spinning threads beside
@@ -76,9 +83,7 @@ def _onnx_session(model_path: str) -> onnxruntime.InferenceSession:
     """
     options = onnxruntime.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return onnxruntime.InferenceSession(
-        model_path, sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    return options
 
 
 @dataclass
@@ -87,7 +92,7 @@ class PiperTTSSettings(TTSSettings):
 
 
 class PiperTTSService(WithdrawableSpeech):
-    """Synthesize speech with Piper off the event loop, one audio frame per sentence.
+    """Synthesize speech with Piper off the event loop, each sentence a piece at a time.
 
     Frames are at ``self.sample_rate``: the ``sample_rate`` argument, else the pipeline's
     output rate (24 kHz by default). The voice's 22.05 kHz is resampled to it when they
@@ -153,11 +158,13 @@ class PiperTTSService(WithdrawableSpeech):
 
     @traced_tts
     async def run_tts(self, text: str, context_id: str) -> AsyncGenerator[Frame, None]:
-        """Synthesize ``text`` and yield its audio as each sentence is ready.
+        """Synthesize ``text`` and yield its audio as each piece is ready.
 
-        Piper makes one chunk per sentence and each is computed in a worker thread, so the
-        event loop stays free and a cancelled call (an interruption) stops at once: the
-        sentence in flight finishes in its thread and is dropped, and no other starts.
+        Each sentence comes a piece at a time (`piper_stream`: its first 0.37 s as soon as
+        the encoder and a short stretch of the decoder have run), each piece computed in a
+        worker thread, so the event loop stays free and a cancelled call (an interruption)
+        stops at once: the piece in flight finishes in its thread and is dropped, and no
+        other starts.
 
         Args:
             text: The text to speak, usually one sentence from the base class's aggregator.
@@ -174,12 +181,9 @@ class PiperTTSService(WithdrawableSpeech):
 
         try:
             await self.start_tts_usage_metrics(text)
-            # `synthesize` is a generator: phonemizing and inference run inside `next`.
-            chunks = iter(voice.synthesize(text))
-            while True:
-                audio = await asyncio.to_thread(_next_audio, chunks, self.sample_rate)
-                if audio is None:
-                    break
+            # A generator: phonemizing and inference run inside `next`.
+            pieces = _speech(voice, text, self.sample_rate)
+            while (audio := await asyncio.to_thread(next, pieces, None)) is not None:
                 await self.stop_ttfb_metrics()
                 if audio:
                     yield TTSAudioRawFrame(audio, self.sample_rate, 1, context_id=context_id)
@@ -190,13 +194,31 @@ class PiperTTSService(WithdrawableSpeech):
             await self.stop_ttfb_metrics()
 
 
-def _next_audio(chunks: Iterator[AudioChunk], sample_rate: int) -> bytes | None:
-    """Synthesize the next sentence as 16-bit PCM at ``sample_rate``; None when done."""
-    chunk = next(chunks, None)
-    if chunk is None:
-        return None
-    samples = chunk.audio_int16_array
-    if chunk.sample_rate != sample_rate:
-        # A whole sentence at once, so no resampler state is carried between sentences.
-        samples = soxr.resample(samples, chunk.sample_rate, sample_rate)
-    return np.asarray(samples, dtype=np.int16).tobytes()
+def _speech(voice: PiperVoice, text: str, sample_rate: int) -> Iterator[bytes]:
+    """``text`` as 16-bit PCM at ``sample_rate``, each sentence a piece at a time from a
+    streaming voice (`piper_stream`), whole from another."""
+    for sentence in _sentences(voice, text):
+        resampler = (
+            soxr.ResampleStream(voice.config.sample_rate, sample_rate, 1)
+            if voice.config.sample_rate != sample_rate
+            else None
+        )
+        for audio in sentence:
+            yield _pcm(resampler.resample_chunk(audio) if resampler else audio)
+        if resampler:  # the resampler's last few ms of the sentence
+            yield _pcm(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+
+
+def _sentences(voice: PiperVoice, text: str) -> Iterator[Iterator[np.ndarray]]:
+    """Each sentence of ``text`` as float audio pieces."""
+    if not isinstance(voice, StreamingPiperVoice):
+        for chunk in voice.synthesize(text):
+            yield iter([chunk.audio_float_array])
+        return
+    for phonemes in voice.phonemize(text):
+        if phonemes:
+            yield voice.pieces(voice.phonemes_to_ids(phonemes))
+
+
+def _pcm(audio: np.ndarray) -> bytes:
+    return (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16).tobytes()

@@ -1,0 +1,102 @@
+"""The bundled voice cut before its decoder: pieces that add up to the whole sentence."""
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from onnx import TensorProto, helper
+
+from harness.speech import SAME_EVERY_TIME
+from voice.services import piper_stream
+from voice.services.piper_stream import (
+    CONTEXT_FRAMES,
+    FIRST_FRAMES,
+    StreamingPiperVoice,
+    split_voice,
+)
+from voice.services.piper_tts import default_voice_paths, load_voice
+
+LONG = "Water boils at one hundred degrees at sea level, and a little lower on a mountain."
+
+
+@pytest.fixture(scope="module")
+def voice() -> StreamingPiperVoice:
+    loaded = load_voice(*default_voice_paths())
+    assert isinstance(loaded, StreamingPiperVoice)
+    return loaded
+
+
+def phoneme_ids(voice: StreamingPiperVoice, text: str) -> list[int]:
+    (phonemes,) = voice.phonemize(text)
+    return voice.phonemes_to_ids(phonemes)
+
+
+def whole(voice: StreamingPiperVoice, ids: list[int]) -> np.ndarray:
+    return np.clip(voice.phoneme_ids_to_audio(ids, SAME_EVERY_TIME) * voice.gain, -1.0, 1.0)
+
+
+def test_the_pieces_are_the_whole_sentence(voice: StreamingPiperVoice) -> None:
+    ids = phoneme_ids(voice, LONG)
+
+    pieces = list(voice.pieces(ids, SAME_EVERY_TIME))
+
+    hop = voice.config.hop_length
+    assert [p.size for p in pieces[:3]] == [
+        FIRST_FRAMES * hop,
+        2 * FIRST_FRAMES * hop,
+        4 * FIRST_FRAMES * hop,
+    ]
+    assert np.abs(np.concatenate(pieces) - whole(voice, ids)).max() < 1e-4
+
+
+def test_without_the_neighbours_the_seams_would_be_heard(
+    voice: StreamingPiperVoice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check above can fail: pieces decoded alone differ from the whole at every seam.
+    ids = phoneme_ids(voice, LONG)
+    monkeypatch.setattr(piper_stream, "CONTEXT_FRAMES", 0)
+
+    pieces = np.concatenate(list(voice.pieces(ids, SAME_EVERY_TIME)))
+
+    assert np.abs(pieces - whole(voice, ids)).max() > 1e-2
+
+
+def test_the_first_piece_needs_only_its_own_stretch_decoded(
+    voice: StreamingPiperVoice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded: list[int] = []
+    decoder = voice.decoder
+
+    class Recording:
+        def run(self, names: object, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+            decoded.extend(latent.shape[-1] for latent in feed.values())
+            return decoder.run(names, feed)
+
+    monkeypatch.setattr(voice, "decoder", Recording())
+    pieces = voice.pieces(phoneme_ids(voice, LONG), SAME_EVERY_TIME)
+
+    first = next(pieces)
+
+    assert first.size == FIRST_FRAMES * voice.config.hop_length
+    assert decoded == [FIRST_FRAMES + CONTEXT_FRAMES]
+    assert float(np.abs(first).max()) > 0.1  # speech, not the edge's silence
+    rest = list(pieces)
+    assert sum(decoded) < 1.5 * (len(first) + sum(p.size for p in rest)) / voice.config.hop_length
+
+
+def test_the_spoken_level_is_near_full_scale(voice: StreamingPiperVoice) -> None:
+    # One gain per voice instead of Piper's per sentence: loud, and never clipped much.
+    for text in ("The capital of France is Paris.", "Hello!", LONG):
+        peak = float(np.abs(np.concatenate(list(voice.pieces(phoneme_ids(voice, text))))).max())
+        assert 0.5 < peak <= 1.0
+
+
+def test_a_graph_that_is_not_a_piper_voice_is_not_split(tmp_path) -> None:
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["input"], ["output"])], "g", [x], [y])
+    path = tmp_path / "identity.onnx"
+    onnx.save(helper.make_model(graph), path)
+    config = load_voice(*default_voice_paths()).config
+
+    assert split_voice(str(path), config, onnxruntime.SessionOptions()) is None
