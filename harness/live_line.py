@@ -1,7 +1,8 @@
 """A live microphone or phone line: queued speech sent in real time, silence in between.
 
 Both fake clients (`pipecat_client`, `phone_caller`) talk through one: a frame every
-`frame_secs`, paced against the clock (never faster), speech when some is queued.
+`frame_secs`, paced against the clock (never faster, even after the event loop was held up),
+speech when some is queued.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ class LiveLine:
                 audio, done = self._speech.get_nowait()
             frames = [audio[i : i + size] for i in range(0, len(audio), size)]
             for frame in frames or [silence]:
-                next_send += self._frame_secs
+                # Never behind the clock: after the loop was held up (a test loading a model
+                # in it), catching up would send a burst, faster than any live line.
+                next_send = max(next_send, loop.time() - self._frame_secs) + self._frame_secs
                 await asyncio.sleep(max(0.0, next_send - loop.time()))
                 try:
                     await send(frame.ljust(size, self._fill))
