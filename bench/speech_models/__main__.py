@@ -63,9 +63,10 @@ REPLIES = [
 ]
 LOAD_SNIPPET = """
 import json, sys, time
-from piper import PiperVoice
+from faster_whisper import WhisperModel
+from voice.services.piper_tts import load_voice
 t0 = time.perf_counter(); WhisperModel(sys.argv[1], device="cpu", compute_type="int8")
-t1 = time.perf_counter(); PiperVoice.load(sys.argv[2], config_path=sys.argv[3])
+t1 = time.perf_counter(); load_voice(sys.argv[2], sys.argv[3])
 t2 = time.perf_counter()
 print(json.dumps({"whisper_load_ms": (t1 - t0) * 1000, "piper_load_ms": (t2 - t1) * 1000}))
 """
