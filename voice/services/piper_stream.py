@@ -80,23 +80,9 @@ class StreamingPiperVoice(PiperVoice):
             start, size = end, min(size * 2, LONGEST_FRAMES)
 
     def _latent(self, phoneme_ids: list[int], syn_config: SynthesisConfig | None) -> np.ndarray:
-        config = syn_config or SynthesisConfig()
-        scales = [
-            self.config.noise_scale if config.noise_scale is None else config.noise_scale,
-            self.config.length_scale if config.length_scale is None else config.length_scale,
-            self.config.noise_w_scale if config.noise_w_scale is None else config.noise_w_scale,
-        ]
-        feed = {
-            "input": np.array([phoneme_ids], dtype=np.int64),
-            "input_lengths": np.array([len(phoneme_ids)], dtype=np.int64),
-            "scales": np.array(scales, dtype=np.float32),
-        }
-        if self.config.num_speakers > 1:
-            speaker = config.speaker_id
-            feed["sid"] = np.array(
-                [self.config.default_speaker_id if speaker is None else speaker], dtype=np.int64
-            )
-        return self.session.run([self.latent_name], feed)[0]
+        # Piper's own run (its scales and speaker id) of `session`, whose one output is the
+        # latent; squeezed to (channels, frames), frames >= 2 (BOS and EOS at the least).
+        return PiperVoice.phoneme_ids_to_audio(self, phoneme_ids, syn_config)[None]
 
     def _decode(self, latent: np.ndarray) -> np.ndarray:
         assert self.decoder is not None
