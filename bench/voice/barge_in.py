@@ -6,7 +6,7 @@ be mid-sentence (not in a pause between sentences), then say a question over it.
 The bot stopped if its audio ended while the caller was still talking and stayed off for
 `STOP_CHECK` after: while it talks a frame arrives every 40 ms, and its reply to the new
 question needs the VAD's 0.2 s of silence plus STT before it can start. That reply must
-then come too.
+then come too, and is heard to its end.
 """
 
 from __future__ import annotations
@@ -123,3 +123,10 @@ async def barge_in_trial(
         except TurnFailed as e:
             raise TurnFailed(f"no reply to the interrupting question: {e}") from e
         sample.reply_ms = (reply - said) * 1000
+        # Hear the reply out, as a caller would, before hanging up: hanging up at its first
+        # frame can end the session before the app has logged the turn (Pipecat drops what
+        # its observers have not yet seen when a session is cancelled).
+        try:
+            await answer_end(client, said, within)
+        except TurnFailed as e:
+            raise TurnFailed(f"the reply to the interrupting question did not end: {e}") from e
