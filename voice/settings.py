@@ -342,8 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=False,
         help="Piper speaks each answer's first clause as soon as it is written, then whole "
         "sentences; by default whole sentences only, since on 2 cores with the local model the "
-        "clause was no sooner (Piper then competes with the model still writing) and the "
-        "answer half a second longer [VOICE_FIRST_CLAUSE]",
+        "first words came only 4-11%% sooner at p50 (11-14%% at p90) and each answer 0.2 s "
+        "longer, broken after the clause [VOICE_FIRST_CLAUSE]",
     )
     parser.add_argument(
         "--allow-unauthenticated",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from voice.service_factory import create_tts
-from voice.services.first_clause import FirstClauseAggregator, first_cut
+from voice.services.first_clause import FirstClauseAggregator, ends_sentence, first_cut
 from voice.services.piper_tts import PiperTTSService
 from voice.settings import Settings, load_settings
 
@@ -37,6 +37,24 @@ async def spoken(aggregator: FirstClauseAggregator, tokens: list[str]) -> list[s
     if rest := await aggregator.flush():
         out.append(rest.text)
     return out
+
+
+@pytest.mark.parametrize(
+    ("text", "ends"),
+    [
+        ("The capital of France is Paris.", True),
+        ("Really?", True),
+        ('He said "go."', True),
+        ("Wait\u2026 ", True),
+        ("The capital of France", False),
+        ("Sure,", False),
+        ("Paris sits on the Seine;", False),
+        ("It costs 3.5", False),
+    ],
+)
+def test_what_ends_a_sentence(text: str, ends: bool):
+    # Piper keeps its pause after a sentence, and only a short one after a clause.
+    assert ends_sentence(text) is ends
 
 
 async def test_the_first_clause_then_whole_sentences_in_every_answer():

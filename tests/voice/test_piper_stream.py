@@ -11,6 +11,8 @@ from voice.services import piper_stream
 from voice.services.piper_stream import (
     CONTEXT_FRAMES,
     FIRST_FRAMES,
+    LAST_FRAMES,
+    SILENT,
     StreamingPiperVoice,
     split_voice,
 )
@@ -82,6 +84,36 @@ def test_the_first_piece_needs_only_its_own_stretch_decoded(
     assert float(np.abs(first).max()) > 0.1  # speech, not the edge's silence
     rest = list(pieces)
     assert sum(decoded) < 1.5 * (len(first) + sum(p.size for p in rest)) / voice.config.hop_length
+
+
+def closing_silence(audio: np.ndarray, rate: int) -> float:
+    """Seconds of silence (under `SILENT`) at the end of `audio`."""
+    return (audio.size - 1 - np.flatnonzero(np.abs(audio) >= SILENT)[-1]) / rate
+
+
+def test_the_last_piece_holds_all_of_the_closing_silence(voice: StreamingPiperVoice) -> None:
+    hop, rate = voice.config.hop_length, voice.config.sample_rate
+    for text in ("Sure,", "The capital of France", "The capital of France is Paris.", LONG):
+        ids = phoneme_ids(voice, text)
+        pieces = list(voice.pieces(ids, SAME_EVERY_TIME))
+        frames = sum(p.size for p in pieces) // hop
+        assert pieces[-1].size >= min(frames, LAST_FRAMES) * hop, text
+        # So trimming the last piece can shorten the silence to anything.
+        assert closing_silence(pieces[-1], rate) < pieces[-1].size / rate, text
+
+
+def test_a_trail_keeps_the_words_and_so_much_of_the_closing_silence(
+    voice: StreamingPiperVoice,
+) -> None:
+    rate = voice.config.sample_rate
+    for text in ("Sure,", "The capital of France"):
+        ids = phoneme_ids(voice, text)
+        full = np.concatenate(list(voice.pieces(ids, SAME_EVERY_TIME)))
+        cut = np.concatenate(list(voice.pieces(ids, SAME_EVERY_TIME, trail=0.05)))
+
+        assert closing_silence(full, rate) > 0.1, text  # Piper's pause at the end of a text
+        assert closing_silence(cut, rate) == pytest.approx(0.05, abs=1 / rate), text
+        np.testing.assert_array_equal(cut, full[: cut.size])  # nothing before it changed
 
 
 def test_the_spoken_level_is_near_full_scale(voice: StreamingPiperVoice) -> None:

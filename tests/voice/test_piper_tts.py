@@ -2,6 +2,7 @@
 
 import asyncio
 
+import numpy as np
 import pytest
 from pipecat.frames.frames import (
     Frame,
@@ -26,6 +27,8 @@ from harness.speech import (
     transcribe,
 )
 from tests.voice.tts_barge_in import speak_then_barge_in
+from voice.services.first_clause import CUT_PAUSE_SECS
+from voice.services.piper_stream import SILENT
 from voice.services.piper_tts import PiperTTSService, default_voice_paths, load_voice
 
 LONG_REPLY = " ".join(f"This is sentence number {n} of a long reply." for n in range(1, 13))
@@ -87,6 +90,21 @@ async def test_llm_reply_streams_a_frame_per_sentence() -> None:
     assert spoken == ["The capital of France is Paris.", "It is on the Seine.", "Ask me more."]
     assert len(audio_of(frames)) >= 3
     assert kinds(frames).count(TTSStartedFrame) == kinds(frames).count(TTSStoppedFrame) == 1
+
+
+async def test_a_text_cut_off_mid_sentence_ends_with_a_short_pause() -> None:
+    # A first clause (`--first-clause`) goes on into the next text: Piper's end-of-sentence
+    # pause there would be heard as a gap in the sentence.
+    def closing_silence(frames: list[Frame]) -> float:
+        audio = np.frombuffer(b"".join(f.audio for f in audio_of(frames)), np.int16)
+        loud = np.flatnonzero(np.abs(audio) >= SILENT * 32767)
+        return (audio.size - 1 - loud[-1]) / 24000
+
+    clause, sentence = "The capital of France", "The capital of France."
+    spoken = await asyncio.gather(*(speak_frames([TTSSpeakFrame(t)]) for t in (clause, sentence)))
+
+    assert closing_silence(spoken[0]) <= CUT_PAUSE_SECS + 0.01  # + the resampler's
+    assert closing_silence(spoken[1]) > 0.1
 
 
 async def test_concurrent_sessions_each_get_their_audio() -> None:

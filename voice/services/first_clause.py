@@ -13,11 +13,16 @@ earlier, at the first place a speaker would pause anyway:
 Everything after the first cut is spoken in whole sentences, as before; a first sentence
 shorter than any cut is spoken whole.
 
-Off by default (`--first-clause`): with the local model on 2 cores the first audio was no
-sooner (728 ms p50 whole sentences, 753 with the clause, `python -m bench.voice
---compare-app`): Piper then synthesizes while the model is still writing, the two share the
-cores, and each cut adds Piper's pause, half a second over an answer. A first sentence that
-takes longer to write (a hosted model's) is where it can pay.
+Piper ends every text with its sentence pause (0.1-0.25 s); a clause keeps only
+`CUT_PAUSE_SECS` of it (`piper_tts`), so the cut is heard as a short breath, not a full stop.
+
+Off by default (`--first-clause`): with the local model on 2 cores (`python -m bench.voice
+-n 12 --compare-app clause=--first-clause`, two runs) the first audio came 0.89x and 0.96x as
+late at p50, 0.89x and 0.86x at p90 (the wait for the first sentence 164-182 -> 106-116 ms
+p50), but each answer was 0.2-0.28 s longer (Piper says a clause, and what follows it, as
+sentences of their own: a falling "France", then "is Paris.") and the first run was before
+the pause was shortened. Earlier, with Piper speaking whole sentences, it was no sooner at
+all. A first sentence that takes longer to write (a hosted model's) is where it pays most.
 """
 
 from __future__ import annotations
@@ -28,13 +33,24 @@ from collections.abc import AsyncIterator
 from pipecat.utils.text.base_text_aggregator import Aggregation, TextType
 from pipecat.utils.text.simple_text_aggregator import SimpleTextAggregator
 
+CUT_PAUSE_SECS = 0.05
+"""The silence kept after a first clause (Piper ends each text it speaks with 0.1-0.25 s of
+it, a sentence's pause): "The capital of France | is Paris." with the whole pause, 0.38 s
+longer than the sentence spoken whole."""
+
 MIN_WORDS = 3
 MAX_WORDS = 8
 PHRASE_STARTS = frozenset(
     "is are was were has have will can and but or because which who when where while if".split()
 )
 _CLAUSE_MARKS = ",;:\u2013\u2014"
+_SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u2019\u201d)\]]*\s*$")
 _WORD = re.compile(r"\S+(?=\s)")  # a word the next character has shown to be complete
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether `text` ends a sentence (a clause cut off by `first_cut` does not)."""
+    return _SENTENCE_END.search(text) is not None
 
 
 def first_cut(text: str) -> int | None:

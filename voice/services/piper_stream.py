@@ -34,9 +34,16 @@ FIRST_FRAMES = 32
 LONGEST_FRAMES = 512
 """Pieces double from `FIRST_FRAMES` up to this."""
 
+LAST_FRAMES = 24
+"""The shortest last piece (0.28 s): a shorter rest goes with the piece before, so the last
+piece holds all of the 0.1-0.25 s of silence Piper ends a sentence with, for `pieces`' trail."""
+
 CONTEXT_FRAMES = 12
 """Latent frames decoded beside a piece and dropped: the decoder's reach (10 gave the whole
 decode's samples to 1e-6 here, 8 to 1e-3)."""
+
+SILENT = 0.01
+"""Samples under this (-40 dBFS) are silence, for `pieces`' trail."""
 
 _DECODER_PREFIX = "/dec/"  # node names of Piper's exported HiFi-GAN decoder
 _CALIBRATION = "Hello! The capital of France is Paris. How can I help you today?"
@@ -63,20 +70,29 @@ class StreamingPiperVoice(PiperVoice):
         return (audio, None) if include_alignments else audio
 
     def pieces(
-        self, phoneme_ids: list[int], syn_config: SynthesisConfig | None = None
+        self,
+        phoneme_ids: list[int],
+        syn_config: SynthesisConfig | None = None,
+        *,
+        trail: float | None = None,
     ) -> Iterator[np.ndarray]:
         """One sentence's audio (float32 in [-1, 1], scaled by `gain`), a piece at a time:
-        `FIRST_FRAMES` of latent, then twice as many each piece."""
+        `FIRST_FRAMES` of latent, then twice as many each piece (the last `LAST_FRAMES` at
+        the least). With `trail`, at most that many seconds of the silence it ends with are
+        kept."""
         latent = self._latent(phoneme_ids, syn_config)
         frames = latent.shape[-1]
         hop = self.config.hop_length
         start, size = 0, FIRST_FRAMES
         while start < frames:
-            end = min(frames, start + size)
+            end = start + size
+            end = frames if frames - end < LAST_FRAMES else end
             left, right = max(0, start - CONTEXT_FRAMES), min(frames, end + CONTEXT_FRAMES)
             audio = self._decode(latent[..., left:right]).reshape(-1)
-            audio = audio[(start - left) * hop : (end - left) * hop]
-            yield np.clip(audio * self.gain, -1.0, 1.0).astype(np.float32)
+            audio = np.clip(audio[(start - left) * hop : (end - left) * hop] * self.gain, -1, 1)
+            if end == frames and trail is not None:
+                audio = _trimmed(audio, round(trail * self.config.sample_rate))
+            yield audio.astype(np.float32)
             start, size = end, min(size * 2, LONGEST_FRAMES)
 
     def _latent(self, phoneme_ids: list[int], syn_config: SynthesisConfig | None) -> np.ndarray:
@@ -87,6 +103,12 @@ class StreamingPiperVoice(PiperVoice):
     def _decode(self, latent: np.ndarray) -> np.ndarray:
         assert self.decoder is not None
         return self.decoder.run(None, {self.latent_name: latent})[0]
+
+
+def _trimmed(audio: np.ndarray, keep: int) -> np.ndarray:
+    """`audio` with at most `keep` samples of the silence (under `SILENT`) it ends with."""
+    loud = np.flatnonzero(np.abs(audio) >= SILENT)
+    return audio[: (loud[-1] + 1 if loud.size else 0) + keep]
 
 
 def split_voice(

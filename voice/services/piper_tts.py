@@ -26,7 +26,7 @@ from pipecat.transcriptions.language import Language
 from pipecat.utils.tracing.service_decorators import traced_tts
 from piper import PiperConfig, PiperVoice
 
-from voice.services.first_clause import FirstClauseAggregator
+from voice.services.first_clause import CUT_PAUSE_SECS, FirstClauseAggregator, ends_sentence
 from voice.services.piper_stream import StreamingPiperVoice, split_voice
 from voice.speak_ahead import WithdrawableSpeech
 
@@ -196,8 +196,10 @@ class PiperTTSService(WithdrawableSpeech):
 
 def _speech(voice: PiperVoice, text: str, sample_rate: int) -> Iterator[bytes]:
     """``text`` as 16-bit PCM at ``sample_rate``, each sentence a piece at a time from a
-    streaming voice (`piper_stream`), whole from another."""
-    for sentence in _sentences(voice, text):
+    streaming voice (`piper_stream`), whole from another. A text that ends mid-sentence (a
+    first clause) keeps only `CUT_PAUSE_SECS` of the silence Piper ends it with."""
+    trail = None if ends_sentence(text) else CUT_PAUSE_SECS
+    for sentence in _sentences(voice, text, trail):
         resampler = (
             soxr.ResampleStream(voice.config.sample_rate, sample_rate, 1)
             if voice.config.sample_rate != sample_rate
@@ -209,15 +211,17 @@ def _speech(voice: PiperVoice, text: str, sample_rate: int) -> Iterator[bytes]:
             yield _pcm(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
 
 
-def _sentences(voice: PiperVoice, text: str) -> Iterator[Iterator[np.ndarray]]:
-    """Each sentence of ``text`` as float audio pieces."""
+def _sentences(voice: PiperVoice, text: str, trail: float | None) -> Iterator[Iterator[np.ndarray]]:
+    """Each sentence of ``text`` as float audio pieces, the last with at most ``trail``
+    seconds of the silence it ends with (a streaming voice's; None: all of it)."""
     if not isinstance(voice, StreamingPiperVoice):
         for chunk in voice.synthesize(text):
             yield iter([chunk.audio_float_array])
         return
-    for phonemes in voice.phonemize(text):
-        if phonemes:
-            yield voice.pieces(voice.phonemes_to_ids(phonemes))
+    sentences = [phonemes for phonemes in voice.phonemize(text) if phonemes]
+    for n, phonemes in enumerate(sentences, 1):
+        ids = voice.phonemes_to_ids(phonemes)
+        yield voice.pieces(ids, trail=trail if n == len(sentences) else None)
 
 
 def _pcm(audio: np.ndarray) -> bytes:
