@@ -16,6 +16,7 @@ from bench.voice.turns import TurnSample
 # (metric name in the table, TurnSample field): what the caller measured per turn.
 CLIENT_METRICS = (
     ("client: first audio", "first_audio_ms"),
+    ("client: first speech", "first_speech_ms"),
     ("client: answer span", "answer_span_ms"),
     ("client: answer audio", "answer_audio_ms"),
 )
@@ -41,7 +42,9 @@ class Results:
 def series(results: Results) -> dict[str, list[float]]:
     """Every metric's values: good measured turns and trials only, the server's measured lines."""
     turns = [s for s in results.turns if s.phase == "turn" and s.ok]
-    values = {name: [getattr(s, f) for s in turns] for name, f in CLIENT_METRICS}
+    values = {
+        name: [v for s in turns if (v := getattr(s, f)) is not None] for name, f in CLIENT_METRICS
+    }
     lines = [t for t in results.server or [] if t["phase"] == "turn"]
     for name, key in SERVER_METRICS if results.server is not None else ():
         values[name] = [t[key] for t in lines if key in t]
@@ -61,9 +64,9 @@ def summaries(results: Results, label: str) -> list[Summary]:
         "failed": sum(not s.ok for s in results.barge_ins),
     }
     order = [
-        CLIENT_METRICS[0][0],
+        *(n for n, _ in CLIENT_METRICS[:2]),
         *(n for n, _ in SERVER_METRICS),
-        *(n for n, _ in CLIENT_METRICS[1:]),
+        *(n for n, _ in CLIENT_METRICS[2:]),
     ]
     rows = []
     for name in [*order, *(n for n, _ in BARGE_METRICS)]:
@@ -95,7 +98,8 @@ def ratios(results: dict[str, Results]) -> list[str]:
     lines = []
     for transport, other in others:
         ours, theirs = series(first), series(other)
-        for name in ("client: first audio", "barge-in: stop", "barge-in: interruption frame"):
+        caller_facing = ("client: first audio", "client: first speech", "barge-in: stop")
+        for name in (*caller_facing, "barge-in: interruption frame"):
             if ours.get(name) and theirs.get(name):
                 p50 = percentile(theirs[name], 50) / percentile(ours[name], 50)
                 p90 = percentile(theirs[name], 90) / percentile(ours[name], 90)
@@ -195,7 +199,13 @@ def plot(path: Path, results: dict[str, Results], title: str, marks: dict[str, f
     panels = [
         Panel(
             "user stopped speaking -> first bot audio",
-            pick([("client", "client: first audio"), ("server total", "server: total")]),
+            pick(
+                [
+                    ("client", "client: first audio"),
+                    ("client: first\nspeech", "client: first speech"),
+                    ("server total", "server: total"),
+                ]
+            ),
         ),
         Panel(
             "server-side breakdown",

@@ -15,6 +15,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from bench.voice.audio import Utterance
@@ -33,6 +34,8 @@ ANSWER_QUIET = 1.0
 PHONE_ANSWER_QUIET = 2.0
 # On the int16 scale: spoken answers measured 2400-3500 (local model and fake CLI).
 SILENT_RMS = 100.0
+# On the int16 scale, 1% of full scale (-40 dBFS): a sample this loud is heard.
+AUDIBLE = 328
 
 
 class TurnFailed(Exception):
@@ -51,6 +54,7 @@ class TurnSample:
     ok: bool = False
     error: str | None = None
     first_audio_ms: float | None = None  # last speech sample sent -> first bot audio frame
+    first_speech_ms: float | None = None  # -> its first audible sample (`first_speech`)
     answer_span_ms: float | None = None  # first -> last bot audio frame of the answer
     answer_audio_ms: float | None = None  # the answer audio's own length
     answer_rms: float | None = None
@@ -62,7 +66,8 @@ class TurnSample:
     def fail(self, error: str) -> None:
         """Mark the turn failed; its times no longer count."""
         self.ok, self.error = False, error
-        self.first_audio_ms = self.answer_span_ms = self.answer_audio_ms = None
+        self.first_audio_ms = self.first_speech_ms = None
+        self.answer_span_ms = self.answer_audio_ms = None
 
     def to_dict(self) -> dict[str, Any]:
         """Every field but the audio, JSON-ready."""
@@ -74,6 +79,18 @@ class TurnSample:
 def audio_after(received: Received, after: float) -> list[AudioFrame]:
     """The bot audio frames that arrived after `after`, oldest first."""
     return received.audio[bisect.bisect_right(received.audio, after, key=lambda f: f[0]) :]
+
+
+def first_speech(frames: Sequence[AudioFrame]) -> float | None:
+    """When the first audible sample of `frames` played: its frame's arrival plus its place
+    in the frame (a frame is played as it arrives); None when all are silent. Bot audio can
+    start with silence (Piper's before a sentence's first sound), which the caller hears as
+    waiting."""
+    for arrival, pcm, rate in frames:
+        loud = np.flatnonzero(np.abs(np.frombuffer(pcm, np.int16).astype(np.int32)) >= AUDIBLE)
+        if loud.size:
+            return arrival + loud[0] / rate
+    return None
 
 
 async def first_audio(client: VoiceClient, after: float, within: float) -> float:
@@ -143,6 +160,8 @@ async def ask(client: VoiceClient, utterance: Utterance, sample: TurnSample, wit
     frames = [f for f in audio_after(client.received, said) if f[0] <= last]
     sample.audio, sample.audio_rate = b"".join(pcm for _, pcm, _ in frames), frames[0][2]
     sample.first_audio_ms = (first - said) * 1000
+    if (speech := first_speech(frames)) is not None:
+        sample.first_speech_ms = (speech - said) * 1000
     sample.answer_span_ms = (last - first) * 1000
     sample.answer_audio_ms = pcm_seconds(sample.audio, sample.audio_rate) * 1000
     sample.answer_rms = rms(sample.audio)

@@ -102,18 +102,29 @@ def test_the_last_piece_holds_all_of_the_closing_silence(voice: StreamingPiperVo
         assert closing_silence(pieces[-1], rate) < pieces[-1].size / rate, text
 
 
-def test_a_trail_keeps_the_words_and_so_much_of_the_closing_silence(
+def opening_silence(audio: np.ndarray, rate: int) -> float:
+    """Seconds of silence (under `SILENT`) at the start of `audio`."""
+    return closing_silence(audio[::-1], rate)
+
+
+def test_a_lead_and_a_trail_keep_the_words_and_so_much_of_the_silence_around_them(
     voice: StreamingPiperVoice,
 ) -> None:
     rate = voice.config.sample_rate
-    for text in ("Sure,", "The capital of France"):
+    for text in ("Sure,", "The capital of France", LONG):
         ids = phoneme_ids(voice, text)
         full = np.concatenate(list(voice.pieces(ids, SAME_EVERY_TIME)))
-        cut = np.concatenate(list(voice.pieces(ids, SAME_EVERY_TIME, trail=0.05)))
+        cut = np.concatenate(list(voice.pieces(ids, SAME_EVERY_TIME, lead=0.01, trail=0.05)))
 
         assert closing_silence(full, rate) > 0.1, text  # Piper's pause at the end of a text
         assert closing_silence(cut, rate) == pytest.approx(0.05, abs=1 / rate), text
-        np.testing.assert_array_equal(cut, full[: cut.size])  # nothing before it changed
+        kept = min(opening_silence(full, rate), 0.01)  # "Sure," starts at once
+        assert opening_silence(cut, rate) == pytest.approx(kept, abs=1 / rate), text
+        start = round(opening_silence(full, rate) * rate) - round(kept * rate)
+        np.testing.assert_array_equal(cut, full[start : start + cut.size])  # the rest as it was
+    # Piper's silence before a sentence's first sound, which the lead cut.
+    ids = phoneme_ids(voice, "The capital of France")
+    assert opening_silence(np.concatenate(list(voice.pieces(ids, SAME_EVERY_TIME))), rate) > 0.02
 
 
 def test_the_spoken_level_is_near_full_scale(voice: StreamingPiperVoice) -> None:

@@ -43,7 +43,7 @@ CONTEXT_FRAMES = 12
 decode's samples to 1e-6 here, 8 to 1e-3)."""
 
 SILENT = 0.01
-"""Samples under this (-40 dBFS) are silence, for `pieces`' trail."""
+"""Samples under this (-40 dBFS) are silence, for `pieces`' lead and trail."""
 
 _DECODER_PREFIX = "/dec/"  # node names of Piper's exported HiFi-GAN decoder
 _CALIBRATION = "Hello! The capital of France is Paris. How can I help you today?"
@@ -74,12 +74,13 @@ class StreamingPiperVoice(PiperVoice):
         phoneme_ids: list[int],
         syn_config: SynthesisConfig | None = None,
         *,
+        lead: float | None = None,
         trail: float | None = None,
     ) -> Iterator[np.ndarray]:
         """One sentence's audio (float32 in [-1, 1], scaled by `gain`), a piece at a time:
         `FIRST_FRAMES` of latent, then twice as many each piece (the last `LAST_FRAMES` at
-        the least). With `trail`, at most that many seconds of the silence it ends with are
-        kept."""
+        the least). With `lead` (`trail`), at most that many seconds of the silence it starts
+        (ends) with are kept."""
         latent = self._latent(phoneme_ids, syn_config)
         frames = latent.shape[-1]
         hop = self.config.hop_length
@@ -90,8 +91,11 @@ class StreamingPiperVoice(PiperVoice):
             left, right = max(0, start - CONTEXT_FRAMES), min(frames, end + CONTEXT_FRAMES)
             audio = self._decode(latent[..., left:right]).reshape(-1)
             audio = np.clip(audio[(start - left) * hop : (end - left) * hop] * self.gain, -1, 1)
+            rate = self.config.sample_rate
             if end == frames and trail is not None:
-                audio = _trimmed(audio, round(trail * self.config.sample_rate))
+                audio = _trimmed(audio, round(trail * rate))
+            if start == 0 and lead is not None:
+                audio = _trimmed(audio[::-1], round(lead * rate))[::-1]
             yield audio.astype(np.float32)
             start, size = end, min(size * 2, LONGEST_FRAMES)
 
@@ -106,7 +110,8 @@ class StreamingPiperVoice(PiperVoice):
 
 
 def _trimmed(audio: np.ndarray, keep: int) -> np.ndarray:
-    """`audio` with at most `keep` samples of the silence (under `SILENT`) it ends with."""
+    """`audio` with at most `keep` samples of the silence (under `SILENT`) it ends with; all
+    of it silence: `keep` samples of it."""
     loud = np.flatnonzero(np.abs(audio) >= SILENT)
     return audio[: (loud[-1] + 1 if loud.size else 0) + keep]
 

@@ -194,10 +194,17 @@ class PiperTTSService(WithdrawableSpeech):
             await self.stop_ttfb_metrics()
 
 
+LEAD_SECS = 0.01
+"""The silence kept before each sentence's first sound (Piper starts one with 30-60 ms of it):
+the caller hears an answer's first word that much sooner; between sentences, the pause Piper
+ends each with stays."""
+
+
 def _speech(voice: PiperVoice, text: str, sample_rate: int) -> Iterator[bytes]:
     """``text`` as 16-bit PCM at ``sample_rate``, each sentence a piece at a time from a
-    streaming voice (`piper_stream`), whole from another. A text that ends mid-sentence (a
-    first clause) keeps only `CUT_PAUSE_SECS` of the silence Piper ends it with."""
+    streaming voice (`piper_stream`), whole from another. Each sentence starts at its first
+    sound (`LEAD_SECS`); a text that ends mid-sentence (a first clause) keeps only
+    `CUT_PAUSE_SECS` of the silence Piper ends it with."""
     trail = None if ends_sentence(text) else CUT_PAUSE_SECS
     for sentence in _sentences(voice, text, trail):
         resampler = (
@@ -212,8 +219,9 @@ def _speech(voice: PiperVoice, text: str, sample_rate: int) -> Iterator[bytes]:
 
 
 def _sentences(voice: PiperVoice, text: str, trail: float | None) -> Iterator[Iterator[np.ndarray]]:
-    """Each sentence of ``text`` as float audio pieces, the last with at most ``trail``
-    seconds of the silence it ends with (a streaming voice's; None: all of it)."""
+    """Each sentence of ``text`` as float audio pieces, from a streaming voice with at most
+    `LEAD_SECS` of the silence each starts with and ``trail`` seconds of the silence the last
+    ends with (None: all of it)."""
     if not isinstance(voice, StreamingPiperVoice):
         for chunk in voice.synthesize(text):
             yield iter([chunk.audio_float_array])
@@ -221,7 +229,7 @@ def _sentences(voice: PiperVoice, text: str, trail: float | None) -> Iterator[It
     sentences = [phonemes for phonemes in voice.phonemize(text) if phonemes]
     for n, phonemes in enumerate(sentences, 1):
         ids = voice.phonemes_to_ids(phonemes)
-        yield voice.pieces(ids, trail=trail if n == len(sentences) else None)
+        yield voice.pieces(ids, lead=LEAD_SECS, trail=trail if n == len(sentences) else None)
 
 
 def _pcm(audio: np.ndarray) -> bytes:

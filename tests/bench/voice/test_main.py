@@ -65,6 +65,8 @@ def test_smoke_run_measures_turns_and_a_barge_in(fake_cli: Path, tmp_path: Path)
     assert all(t["ok"] and t["error"] is None for t in turns), turns
     for turn in turns:
         assert turn["first_audio_ms"] > 0 and turn["answer_span_ms"] > 0
+        # The first audible sample is in the first frames, not before the first.
+        assert turn["first_audio_ms"] <= turn["first_speech_ms"] < turn["first_audio_ms"] + 500
         assert turn["answer_audio_ms"] > 1000 and turn["answer_rms"] > 100
         assert "capital" in turn["transcript"].lower()  # --verify is on by default
     [trial] = measured["barge_in"]
@@ -83,6 +85,7 @@ def test_smoke_run_measures_turns_and_a_barge_in(fake_cli: Path, tmp_path: Path)
     assert record["machine"]["packages"]["pipecat-ai"]
 
     assert "client: first audio" in done.stdout and "server: STT" in done.stdout
+    assert "client: first speech" in done.stdout
     assert re.search(r"first audio p50 by turn \(ms\): 1: \d+, 2: \d+", done.stdout)
     assert plot_path.read_bytes().startswith(PNG_MAGIC)
     # The app it started, and that app's server, are gone.
