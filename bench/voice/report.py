@@ -20,6 +20,13 @@ CLIENT_METRICS = (
     ("client: answer span", "answer_span_ms"),
     ("client: answer audio", "answer_audio_ms"),
 )
+# The caller-facing metrics `ratios` compares across transports or apps.
+RATIO_METRICS = (
+    "client: first audio",
+    "client: first speech",
+    "barge-in: stop",
+    "barge-in: interruption frame",
+)
 # (metric name in the table, BargeSample field), all from the client starting to talk over.
 BARGE_METRICS = (
     ("barge-in: stop", "stop_ms"),
@@ -98,8 +105,7 @@ def ratios(results: dict[str, Results]) -> list[str]:
     lines = []
     for transport, other in others:
         ours, theirs = series(first), series(other)
-        caller_facing = ("client: first audio", "client: first speech", "barge-in: stop")
-        for name in (*caller_facing, "barge-in: interruption frame"):
+        for name in RATIO_METRICS:
             if ours.get(name) and theirs.get(name):
                 p50 = percentile(theirs[name], 50) / percentile(ours[name], 50)
                 p90 = percentile(theirs[name], 90) / percentile(ours[name], 90)

@@ -83,7 +83,7 @@ class StreamingPiperVoice(PiperVoice):
         (ends) with are kept."""
         latent = self._latent(phoneme_ids, syn_config)
         frames = latent.shape[-1]
-        hop = self.config.hop_length
+        hop, rate = self.config.hop_length, self.config.sample_rate
         start, size = 0, FIRST_FRAMES
         while start < frames:
             end = start + size
@@ -91,7 +91,6 @@ class StreamingPiperVoice(PiperVoice):
             left, right = max(0, start - CONTEXT_FRAMES), min(frames, end + CONTEXT_FRAMES)
             audio = self._decode(latent[..., left:right]).reshape(-1)
             audio = np.clip(audio[(start - left) * hop : (end - left) * hop] * self.gain, -1, 1)
-            rate = self.config.sample_rate
             if end == frames and trail is not None:
                 audio = _trimmed(audio, round(trail * rate))
             if start == 0 and lead is not None:
