@@ -38,6 +38,9 @@ COPY --from=node /opt/claude-code/node_modules/@anthropic-ai /opt/claude-code
 RUN ln -s /opt/claude-code/claude-code/bin/claude.exe /usr/local/bin/claude
 USER 10001
 WORKDIR /home/voice
+# The local model's weights re-quantized to Q8_0 (server/local_cli/requantized.py), made here
+# in the image, in the user's cache, rather than at the first call.
+RUN python -m server.local_cli.requantized
 # Call records (SQLite) go here by default; compose.yaml mounts a volume on it.
 RUN mkdir /home/voice/data
 EXPOSE 7860

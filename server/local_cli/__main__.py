@@ -10,7 +10,8 @@ system prompt can be private, and argv is readable by every local user). A stdin
 nothing, and the next message continues from it. One with `"replaces_answer": true` replaces
 the conversation's last answer with its turns (the client kept another). Half a second after
 an answer, when no message has come, it reads the answer's end and the next user turn's opening
-into the cache, so the next prompt is only the question and the marks after it.
+into the cache, so the next prompt is only the question and the marks after it. The bundled
+weights run re-quantized to Q8_0, made once into LOCAL_CLI_CACHE (`requantized`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from server.local_cli.errors import LocalCliError, ModelError, OutputClosed
 from server.local_cli.model import MODEL_NAME, LocalModel, bundled_model_file
 from server.local_cli.options import EXPECTED_SYSTEM_ENV, MODEL_NAMES, Options, parse_options
 from server.local_cli.output import StreamJsonWriter
+from server.local_cli.requantized import cache_dir, fast_copy
 from server.local_cli.session import Session
 from server.local_cli.trace import TokenTrace
 
@@ -70,7 +72,7 @@ def run(options: Options, environ: Mapping[str, str]) -> int:
             )
         # Loaded and primed before stdin is read, so a process started ahead of its request
         # has already paid for both by the time the prompt arrives.
-        path = options.model_file or bundled_model_file()
+        path = options.model_file or fast_copy(bundled_model_file(), cache_dir(environ))
         model = LocalModel.load(
             path,
             context_size=options.context_size,
