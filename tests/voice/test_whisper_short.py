@@ -89,12 +89,12 @@ def test_silence_is_no_speech(model):
 
 def test_the_window_and_beam_settings_reach_the_service():
     defaults = load_settings([], {})
-    assert (defaults.stt_window, defaults.stt_beam) == (12.0, 1)
+    assert (defaults.stt_window, defaults.stt_beam) == (8.0, 1)
     settings = load_settings(["--stt-window=30", "--stt-beam=3"], {})
 
     assert create_stt(settings)._settings.window_secs == 30.0
     assert create_stt(settings)._settings.beam_size == 3
-    assert create_stt(Settings())._settings.window_secs == 12.0
+    assert create_stt(Settings())._settings.window_secs == 8.0
     assert create_stt(Settings())._settings.beam_size == 1
 
 

@@ -16,8 +16,12 @@ of 6 to 15 s. `python -m bench.stt_window` (80 synthesized questions spoken twic
 random silence, 1252 words, 2 cores), two runs: 30 s (faster-whisper) 330 and 359 ms p50, 50
 and 53 word errors; 15 s greedy 122 and 130 ms, 46 and 56; 10 s 77 ms, 53 and 57; 8 s 63
 ms, 64. A beam of 3 adds 40-50 ms and no accuracy. On a slower host, 80 questions spoken three
-times (1878 words), two runs: 15 s 234 ms p50, 87 and 83 word errors; 12 s (the app's
-default) 211 and 209 ms, 84 and 88; 10 s 188 ms, 93.
+times (1878 words), two runs: 15 s 234 ms p50, 87 and 83 word errors; 12 s 211 and 209 ms,
+84 and 88; 10 s 188 ms, 93. Later, with the decoder on one thread (below), three runs of 12 s
+against 8 s (the app's default): 61 and 62 word errors in 1252 words (201 and 169 ms p50),
+78 and 80 in 1878 (204 and 170 ms, `--lead 0.5`), 80 and 79 in 1878 (249 and 208 ms): 221
+errors in 5008 words against 219, 0.83-0.84x the time. In the first of those runs 6 s and 5 s
+took 153 and 152 ms with 66 and 67 errors.
 
 The encoder, one batch of matrix products, runs on two threads; the decoder, a token at a time,
 is quicker on one (the same weights loaded again: `whisper_stt.load_decoder`): in one run of 48
