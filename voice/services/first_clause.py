@@ -31,8 +31,7 @@ import re
 from collections.abc import AsyncIterator
 
 from pipecat.utils.text.base_text_aggregator import Aggregation, TextType
-
-from voice.services.sentence_end import SentenceEndAggregator
+from pipecat.utils.text.simple_text_aggregator import SimpleTextAggregator
 
 CUT_PAUSE_SECS = 0.05
 """The silence kept after a first clause (Piper ends each text it speaks with 0.1-0.25 s of
@@ -67,8 +66,8 @@ def first_cut(text: str) -> int | None:
     return None
 
 
-class FirstClauseAggregator(SentenceEndAggregator):
-    """The sentence aggregator, cutting each answer's first clause off early."""
+class FirstClauseAggregator(SimpleTextAggregator):
+    """Pipecat's sentence aggregator, cutting each answer's first clause off early."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)

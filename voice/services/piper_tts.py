@@ -28,7 +28,6 @@ from piper import PiperConfig, PiperVoice
 
 from voice.services.first_clause import CUT_PAUSE_SECS, FirstClauseAggregator, ends_sentence
 from voice.services.piper_stream import StreamingPiperVoice, split_voice
-from voice.services.sentence_end import SentenceEndAggregator
 from voice.speak_ahead import WithdrawableSpeech
 
 _voices: dict[tuple[str, str], PiperVoice] = {}
@@ -118,8 +117,8 @@ class PiperTTSService(WithdrawableSpeech):
             model_path: A Piper ``.onnx`` voice; defaults to the bundled en_US-joe-medium.
             config_path: Its ``.onnx.json`` config; defaults to the bundled voice's.
             first_clause: Speak each answer's first clause as soon as it is written, then
-                whole sentences (``first_clause``); False (the default) speaks whole
-                sentences, each as soon as its last mark shows it ended (``sentence_end``).
+                whole sentences (``first_clause``); False (the default) waits for whole
+                sentences, as Pipecat's services do.
             settings: Overrides of the defaults (``voice`` "en_US-joe-medium", English).
             **kwargs: Passed to ``TTSService`` (``sample_rate``, ``text_aggregation_mode``...).
         """
@@ -130,11 +129,10 @@ class PiperTTSService(WithdrawableSpeech):
         super().__init__(
             push_start_frame=True, push_stop_frames=True, settings=default_settings, **kwargs
         )
-        if self._text_aggregation_mode == TextAggregationMode.SENTENCE:
+        if first_clause and self._text_aggregation_mode == TextAggregationMode.SENTENCE:
             # TTSService takes no aggregator argument; its own is a SimpleTextAggregator,
-            # which these extend.
-            aggregator = FirstClauseAggregator if first_clause else SentenceEndAggregator
-            self._text_aggregator = aggregator(
+            # which this one extends.
+            self._text_aggregator = FirstClauseAggregator(
                 aggregation_type=TextAggregationMode.SENTENCE,
                 language=self._text_aggregator.language,
             )
