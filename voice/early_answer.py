@@ -2,8 +2,8 @@
 
 A turn ends `--speech-timeout` seconds after the VAD's stop, and only once Whisper's
 transcript is in. When the transcript lands first (the timer starts at the VAD's stop, and
-Whisper, hearing from the caller's first pause 0.1 s before it in an 8 s window, usually has
-the words 50-100 ms after it), waiting out the timer before asking the LLM wastes the
+Whisper, hearing from the caller's first pause 0.16 s before it in an 8 s window, usually has
+the words within 0.1 s of it), waiting out the timer before asking the LLM wastes the
 difference. So when the transcript arrives while the timer still runs, the answer is
 started at once, speculatively: Pipecat runs it against a provisional context and a
 `SpeculationGate` holds every frame of it (after the TTS, so it is voiced meanwhile:

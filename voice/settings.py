@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         default=True,
         help="Whisper hears a segment only once the VAD has ended it (0.2 s of silence); by "
-        "default it starts at the caller's first 0.1 s pause, and the transcript is used when "
+        "default it starts at the caller's first pause (32 ms), and the transcript is used when "
         "no speech came after it [VOICE_NO_HEAR_AT_PAUSE]",
     )
     parser.add_argument(

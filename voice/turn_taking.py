@@ -2,9 +2,9 @@
 
 A turn starts when the VAD hears speech, which also interrupts the bot (barge-in). It ends
 `speech_timeout` seconds after the VAD's own `stop_secs` of silence, once Whisper has the
-transcript: 0.5 s of silence at the least. Whisper, hearing from the caller's first 0.1 s
-pause (`pause_vad`, `voice.services.pause_hearing`) in an 8 s window, usually has the
-transcript well before that, so the answer is started then and held until the turn ends
+transcript: 0.5 s of silence at the least. Whisper, hearing from the caller's first pause
+(32 ms of silence: `pause_vad`, `voice.services.pause_hearing`) in an 8 s window, usually
+has the transcript well before that, so the answer is started then and held until the turn ends
 (`voice.early_answer`).
 
 Smart Turn v3 (`--turn-stop=smart-turn`) was measured on ten Piper-spoken utterances

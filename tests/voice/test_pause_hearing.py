@@ -3,6 +3,8 @@ the real service, Silero and Whisper in a Pipecat pipeline, fed the frames a cal
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pipecat.frames.frames import (
     Frame,
@@ -74,7 +76,7 @@ async def test_a_segment_is_heard_from_the_first_pause(question: bytes):
     said = await transcripts(service, question)
 
     assert said == ["What is the capital of France?"]
-    # Once, and on less than the VAD's segment: the audio up to the 0.1 s pause.
+    # Once, and on less than the VAD's segment: the audio up to the pause.
     assert len(service.heard) == 1
     assert service.heard[0] <= vads_segment(question) - len(silence(0.09)), service.heard
 
@@ -89,6 +91,44 @@ async def test_speech_after_the_pause_is_heard_too(question: bytes):
     assert len(said) == 1
     assert said[0].lower().count("capital") == 2, said
     assert len(service.heard) == 2  # the early hearing, dropped, then the whole segment
+
+
+class SlowFirstHearing(HeardService):
+    """The first hearing takes a second longer, as on cores busy with another call."""
+
+    def _hear(self, audio: bytes) -> str:
+        if not self.heard:
+            time.sleep(1.0)
+        return super()._hear(audio)
+
+
+async def test_a_pause_while_a_dropped_hearing_runs_is_heard_when_it_ends(question: bytes):
+    """The first pause's hearing is dropped (speech again) but still running when the last
+    pause comes: the last pause is heard once it ends, on the audio up to that pause, and the
+    VAD's segment is not heard again."""
+    service = SlowFirstHearing(pause_vad=pause_vad(Settings()))
+    said_twice = question + silence(0.15) + question
+
+    said = await transcripts(service, said_twice)
+
+    assert len(said) == 1
+    assert said[0].lower().count("capital") == 2, said
+    assert len(service.heard) == 2, service.heard
+    assert len(question) < service.heard[0] < len(said_twice), service.heard
+    assert service.heard[1] <= vads_segment(said_twice) - len(silence(0.09)), service.heard
+
+
+async def test_of_the_pauses_while_a_hearing_runs_only_the_last_is_heard(question: bytes):
+    """Pauses that speech followed while the first hearing ran are never heard at all."""
+    service = SlowFirstHearing(pause_vad=pause_vad(Settings()))
+    said_thrice = question + silence(0.15) + question + silence(0.15) + question
+
+    said = await transcripts(service, said_thrice)
+
+    assert len(said) == 1
+    assert said[0].lower().count("capital") == 3, said
+    assert len(service.heard) == 2, service.heard
+    assert service.heard[1] > len(question) * 3, service.heard  # the whole, up to the pause
 
 
 async def test_without_a_pause_vad_the_segment_is_heard_at_the_vads_stop(question: bytes):
