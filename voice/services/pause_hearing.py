@@ -69,10 +69,9 @@ class PauseHearing:
             if self._running is None or self._running.done():
                 self._early = _Early(speech, self._run(speech))
             else:
-                early = _Early(speech, asyncio.get_running_loop().create_future())
-                early.text.add_done_callback(_retrieve)
-                self._running.add_done_callback(lambda _: self._start_waiting(early))
-                self._early = early
+                self._early = _Early(speech, asyncio.get_running_loop().create_future())
+                self._early.text.add_done_callback(_retrieve)
+                self._start_waiting(self._early)
 
     def take(self, segment: bytes) -> asyncio.Future[str] | None:
         """The early transcript of `segment` when one was started on exactly its start, else
@@ -99,11 +98,14 @@ class PauseHearing:
             self._early = None
 
     def _start_waiting(self, early: _Early) -> None:
-        """The hearing before `early` has ended: hear `early` now, unless it was dropped."""
-        if early.dropped:
+        """Hear `early` once no hearing runs, unless by then it was dropped or its waiter
+        gave up on it (cancelling its future)."""
+        if early.dropped or early.text.done():
             early.text.cancel()
-            return
-        _chain(self._run(early.speech), early.text)
+        elif self._running is not None and not self._running.done():
+            self._running.add_done_callback(lambda _: self._start_waiting(early))
+        else:
+            _chain(self._run(early.speech), early.text)
 
 
 def _chain(source: asyncio.Future[str], target: asyncio.Future[str]) -> None:
