@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADState
 
@@ -34,7 +34,7 @@ one window marked one pause more than three did inside them (at a comma)."""
 @dataclass
 class _Early:
     speech: bytes
-    text: asyncio.Future[str]
+    text: asyncio.Future[str] = field(init=False)
     dropped: bool = False  # the caller spoke again before it was taken
 
 
@@ -64,14 +64,10 @@ class PauseHearing:
             and previous in (VADState.SPEAKING, VADState.STOPPING)
             and segment
         ):
-            self._drop()
-            speech = bytes(segment)
-            if self._running is None or self._running.done():
-                self._early = _Early(speech, self._run(speech))
-            else:
-                self._early = _Early(speech, asyncio.get_running_loop().create_future())
-                self._early.text.add_done_callback(_retrieve)
-                self._start_waiting(self._early)
+            early = _Early(bytes(segment))
+            early.text = asyncio.ensure_future(self._hear_when_free(early))
+            early.text.add_done_callback(_retrieve)  # a dropped one's error is not news
+            self._early = early
 
     def take(self, segment: bytes) -> asyncio.Future[str] | None:
         """The early transcript of `segment` when one was started on exactly its start, else
@@ -87,41 +83,22 @@ class PauseHearing:
         self._drop()
         await self._vad.cleanup()
 
-    def _run(self, speech: bytes) -> asyncio.Future[str]:
-        self._running = asyncio.get_running_loop().run_in_executor(None, self._transcribe, speech)
-        self._running.add_done_callback(_retrieve)  # a dropped one's error is not news
-        return self._running
-
     def _drop(self) -> None:
         if self._early is not None:
             self._early.dropped = True
             self._early = None
 
-    def _start_waiting(self, early: _Early) -> None:
-        """Hear `early` once no hearing runs, unless by then it was dropped or its waiter
-        gave up on it (cancelling its future)."""
-        if early.dropped or early.text.done():
-            early.text.cancel()
-        elif self._running is not None and not self._running.done():
-            self._running.add_done_callback(lambda _: self._start_waiting(early))
-        else:
-            _chain(self._run(early.speech), early.text)
-
-
-def _chain(source: asyncio.Future[str], target: asyncio.Future[str]) -> None:
-    """Settle `target` as `source` settles."""
-
-    def settle(_: asyncio.Future[str]) -> None:
-        if target.done():
-            return
-        if source.cancelled():
-            target.cancel()
-        elif (error := source.exception()) is not None:
-            target.set_exception(error)
-        else:
-            target.set_result(source.result())
-
-    source.add_done_callback(settle)
+    async def _hear_when_free(self, early: _Early) -> str:
+        """`early`'s transcript, heard once no other hearing runs; "" if it was dropped by
+        then. A hearing runs to its end (shielded) even when its waiter gives up."""
+        while self._running is not None and not self._running.done():
+            await asyncio.wait([self._running])
+        if early.dropped:
+            return ""
+        loop = asyncio.get_running_loop()
+        self._running = loop.run_in_executor(None, self._transcribe, early.speech)
+        self._running.add_done_callback(_retrieve)
+        return await asyncio.shield(self._running)
 
 
 def _retrieve(future: asyncio.Future[str]) -> None:
