@@ -31,7 +31,8 @@ import re
 from collections.abc import AsyncIterator
 
 from pipecat.utils.text.base_text_aggregator import Aggregation, TextType
-from pipecat.utils.text.simple_text_aggregator import SimpleTextAggregator
+
+from voice.services.eager_sentences import EagerSentenceAggregator
 
 CUT_PAUSE_SECS = 0.05
 """The silence kept after a first clause (Piper ends each text it speaks with 0.1-0.25 s of
@@ -66,8 +67,8 @@ def first_cut(text: str) -> int | None:
     return None
 
 
-class FirstClauseAggregator(SimpleTextAggregator):
-    """Pipecat's sentence aggregator, cutting each answer's first clause off early."""
+class FirstClauseAggregator(EagerSentenceAggregator):
+    """The sentence aggregator (`eager_sentences`), cutting each answer's first clause off early."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)

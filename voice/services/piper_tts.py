@@ -26,6 +26,7 @@ from pipecat.transcriptions.language import Language
 from pipecat.utils.tracing.service_decorators import traced_tts
 from piper import PiperConfig, PiperVoice
 
+from voice.services.eager_sentences import EagerSentenceAggregator
 from voice.services.first_clause import CUT_PAUSE_SECS, FirstClauseAggregator, ends_sentence
 from voice.services.piper_stream import StreamingPiperVoice, split_voice
 from voice.speak_ahead import WithdrawableSpeech
@@ -117,8 +118,9 @@ class PiperTTSService(WithdrawableSpeech):
             model_path: A Piper ``.onnx`` voice; defaults to the bundled en_US-joe-medium.
             config_path: Its ``.onnx.json`` config; defaults to the bundled voice's.
             first_clause: Speak each answer's first clause as soon as it is written, then
-                whole sentences (``first_clause``); False (the default) waits for whole
-                sentences, as Pipecat's services do.
+                whole sentences (``first_clause``); False (the default) speaks whole
+                sentences, each from its full stop when nothing after it could change where
+                it ends (``eager_sentences``).
             settings: Overrides of the defaults (``voice`` "en_US-joe-medium", English).
             **kwargs: Passed to ``TTSService`` (``sample_rate``, ``text_aggregation_mode``...).
         """
@@ -129,10 +131,11 @@ class PiperTTSService(WithdrawableSpeech):
         super().__init__(
             push_start_frame=True, push_stop_frames=True, settings=default_settings, **kwargs
         )
-        if first_clause and self._text_aggregation_mode == TextAggregationMode.SENTENCE:
+        if self._text_aggregation_mode == TextAggregationMode.SENTENCE:
             # TTSService takes no aggregator argument; its own is a SimpleTextAggregator,
-            # which this one extends.
-            self._text_aggregator = FirstClauseAggregator(
+            # which these extend.
+            aggregator = FirstClauseAggregator if first_clause else EagerSentenceAggregator
+            self._text_aggregator = aggregator(
                 aggregation_type=TextAggregationMode.SENTENCE,
                 language=self._text_aggregator.language,
             )
