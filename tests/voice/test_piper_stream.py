@@ -11,6 +11,7 @@ from voice.services import piper_stream
 from voice.services.piper_stream import (
     CONTEXT_FRAMES,
     FIRST_FRAMES,
+    FLOW_CONTEXT_FRAMES,
     LAST_FRAMES,
     SILENT,
     StreamingPiperVoice,
@@ -84,6 +85,40 @@ def test_the_first_piece_needs_only_its_own_stretch_decoded(
     assert float(np.abs(first).max()) > 0.1  # speech, not the edge's silence
     rest = list(pieces)
     assert sum(decoded) < 1.5 * (len(first) + sum(p.size for p in rest)) / voice.config.hop_length
+
+
+def test_the_first_piece_needs_only_its_own_stretch_through_the_flow(
+    voice: StreamingPiperVoice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flowed: list[int] = []
+    flow = voice.flow
+    assert flow is not None  # the bundled voice is cut before its flow too
+
+    class Recording:
+        def run(self, names: object, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+            flowed.append(feed[voice.prior_name].shape[-1])
+            return flow.run(names, feed)
+
+    monkeypatch.setattr(voice, "flow", Recording())
+    pieces = voice.pieces(phoneme_ids(voice, LONG), SAME_EVERY_TIME)
+
+    next(pieces)
+
+    assert flowed == [FIRST_FRAMES + CONTEXT_FRAMES + FLOW_CONTEXT_FRAMES]
+    frames = sum(p.size for p in pieces) // voice.config.hop_length + FIRST_FRAMES
+    assert flowed == [FIRST_FRAMES + CONTEXT_FRAMES + FLOW_CONTEXT_FRAMES, frames]
+
+
+def test_without_the_flows_reach_the_first_piece_would_be_heard_wrong(
+    voice: StreamingPiperVoice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first check above can fail: the flow's last frames differ from the whole's.
+    ids = phoneme_ids(voice, LONG)
+    monkeypatch.setattr(piper_stream, "FLOW_CONTEXT_FRAMES", 0)
+
+    first = next(voice.pieces(ids, SAME_EVERY_TIME))
+
+    assert np.abs(first - whole(voice, ids)[: first.size]).max() > 1e-2
 
 
 def closing_silence(audio: np.ndarray, rate: int) -> float:
