@@ -70,5 +70,12 @@ async def test_a_token_with_more_after_its_stop_is_read_whole():
     ]
 
 
+async def test_a_stop_and_the_space_after_it_in_one_token_let_the_sentence_go():
+    assert await sentences_as_written(["Paris", ".\n", "It", " is", " 3", ".\n"]) == [
+        ("Paris.", ".\n"),
+        ("It is 3.\n", "(end)"),  # "3.\n" could still be "3.\n5", a list's item
+    ]
+
+
 def test_piper_speaks_eager_sentences_by_default():
     assert type(create_tts(Settings())._text_aggregator) is EagerSentenceAggregator

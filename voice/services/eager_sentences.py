@@ -43,9 +43,10 @@ class EagerSentenceAggregator(SimpleTextAggregator):
             return
         for n, char in enumerate(text, 1):
             self._text += char
-            # Within a token the next character is already here ("..." is one token).
-            if n == len(text) and ends_for_sure(self._text, self.language):
-                sentence = self._text.strip(" ")
+            # Within a token the next character is already here ("..." is one token); a
+            # token may end in the space or line break after its stop (".\n").
+            if n == len(text) and ends_for_sure(self._text.rstrip(), self.language):
+                sentence = self._text.strip()
                 await SimpleTextAggregator.reset(self)  # nothing pending for what went
                 yield Aggregation(text=sentence, type=TextType.SENTENCE)
             elif result := await self._check_sentence_with_lookahead(char):
