@@ -162,27 +162,23 @@ def split_voice(
     outputs = [o.name for o in model.graph.output][:1]
     flow_inputs = _flow_inputs(model.graph, latent)
     extractor = Extractor(model)
-    parts = [
-        extractor.extract_model(inputs, [flow_inputs[0] if flow_inputs else latent]),
-        extractor.extract_model([latent], outputs),
-        extractor.extract_model(list(flow_inputs), [latent]) if flow_inputs else None,
-    ]
+    front = extractor.extract_model(inputs, [flow_inputs[0] if flow_inputs else latent])
+    back = extractor.extract_model([latent], outputs)
+    flow = extractor.extract_model(list(flow_inputs), [latent]) if flow_inputs else None
     del model, extractor
-    front, back, flow = (
-        None
-        if part is None
-        else onnxruntime.InferenceSession(
+
+    def session(part: onnx.ModelProto) -> onnxruntime.InferenceSession:
+        return onnxruntime.InferenceSession(
             part.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        for part in parts
-    )
+
     prior, mask = flow_inputs or ("", "")
     streaming = StreamingPiperVoice(
-        session=front,
+        session=session(front),
         config=config,
-        decoder=back,
+        decoder=session(back),
         latent_name=latent,
-        flow=flow,
+        flow=None if flow is None else session(flow),
         prior_name=prior,
         mask_name=mask,
     )
