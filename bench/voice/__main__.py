@@ -73,7 +73,15 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _run(config: VoiceBenchConfig) -> int:
     from bench.report import machine_info, write_json
     from bench.stats import format_table
-    from bench.voice.report import failures, headline, plot, ratios, side_by_side, summaries
+    from bench.voice.report import (
+        failures,
+        headline,
+        plot,
+        ratios,
+        round_p50s,
+        side_by_side,
+        summaries,
+    )
     from bench.voice.run import run
     from bench.voice.verify import verify_turns
     from voice.turn_taking import VAD_PARAMS
@@ -123,6 +131,7 @@ def _run(config: VoiceBenchConfig) -> int:
                     "barge_in": [s.to_dict() for s in results.barge_ins],
                     "server_turns": results.server,
                     "peak_mb": results.peak_mb,
+                    "first_audio_p50_by_round": round_p50s(results, "client: first audio"),
                 }
                 for transport, results in every.items()
             },
@@ -139,7 +148,8 @@ def _title(config: VoiceBenchConfig, machine: dict[str, Any]) -> str:
     return (
         f"bench.voice: {config.label} over {' and '.join(config.transports)}, "
         f"{config.turns} turns x {_calls(config)} call(s), "
-        f"{config.barge_in_trials} barge-in trials{_history(config)}\n{machine['cpu_model']} "
+        f"{config.barge_in_trials} barge-in trials{_history(config)}{_rounds(config)}\n"
+        f"{machine['cpu_model']} "
         f"x{machine['cpus_usable']}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
 
@@ -149,6 +159,10 @@ def _history(config: VoiceBenchConfig) -> str:
     return (
         f" (after {n} question{'s' if n > 1 else ''} each)" if n and config.barge_in_trials else ""
     )
+
+
+def _rounds(config: VoiceBenchConfig) -> str:
+    return f", {config.rounds} rounds pooled" if config.rounds > 1 else ""
 
 
 def _calls(config: VoiceBenchConfig) -> str:

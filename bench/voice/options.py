@@ -39,6 +39,7 @@ class VoiceBenchConfig:
     compare_calls: tuple[int, ...] = ()
     compare_apps: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, its extra flags)
     barge_in_history: int = 0
+    rounds: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -214,6 +215,17 @@ def build_parser() -> argparse.ArgumentParser:
         "over the first",
     )
     add(
+        "--rounds",
+        type=at_least(1),
+        default=1,
+        metavar="R",
+        help="measure everything R times, each round on newly started apps, the apps of a "
+        "comparison taking turns to go first (A B, B A, A B ...), and pool the rounds "
+        "(default %(default)s). A shared machine's speed drifts from one minute to the "
+        "next; the per-round lines (each round's p50, and each round's ratio to the first "
+        "app's) show a difference that holds in every round apart from one the drift made",
+    )
+    add(
         "--compare-calls",
         type=_calls_list,
         default=(),
@@ -270,6 +282,8 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
         parser.error("--compare-calls and --compare-app/--compare-no-record: one comparison a run")
     if args.url and compare_apps:
         parser.error("--compare-app and --compare-no-record start their own apps: not with --url")
+    if args.url and args.rounds > 1:
+        parser.error("--rounds starts new apps each round: not with --url")
     if args.url and len(args.transport) > 1:
         parser.error("--url takes one --transport (its URL differs per transport)")
     http = args.transport[0] != "websocket"
@@ -299,6 +313,7 @@ def parse_config(argv: Sequence[str]) -> VoiceBenchConfig:
         plot=args.plot,
         compare_calls=args.compare_calls,
         compare_apps=compare_apps,
+        rounds=args.rounds,
     )
 
 

@@ -44,6 +44,23 @@ class Results:
     barge_ins: list[BargeSample]
     server: list[dict[str, Any]] | None  # the app's turn lines, each with its phase; None: --url
     peak_mb: float | None = None  # the app's memory (its whole process tree) at its highest
+    rounds: tuple[Results, ...] = ()  # with --rounds R > 1: each round's own, these pooled
+
+
+def pooled(rounds: Sequence[Results]) -> Results:
+    """One result of every round's samples, server lines and highest memory, keeping each
+    round's own (a single round is returned as it is)."""
+    if len(rounds) == 1:
+        return rounds[0]
+    peaks = [r.peak_mb for r in rounds if r.peak_mb is not None]
+    servers = [r.server for r in rounds if r.server is not None]
+    return Results(
+        turns=[s for r in rounds for s in r.turns],
+        barge_ins=[s for r in rounds for s in r.barge_ins],
+        server=[line for lines in servers for line in lines] if servers else None,
+        peak_mb=max(peaks) if peaks else None,
+        rounds=tuple(rounds),
+    )
 
 
 def series(results: Results) -> dict[str, list[float]]:
@@ -110,7 +127,26 @@ def ratios(results: dict[str, Results]) -> list[str]:
                 p50 = percentile(theirs[name], 50) / percentile(ours[name], 50)
                 p90 = percentile(theirs[name], 90) / percentile(ours[name], 90)
                 lines.append(f"{name}: {transport} / {base} = {p50:.2f}x at p50, {p90:.2f}x at p90")
+                if by_round := _round_ratios(first, other, name):
+                    lines.append(f"{name}: {transport} / {base} at p50 by round: {by_round}")
     return lines
+
+
+def round_p50s(results: Results, name: str) -> list[float] | None:
+    """`name`'s p50 in each of `results`' rounds; None unless pooled from rounds that all
+    measured it."""
+    values = [series(r).get(name) for r in results.rounds]
+    if not values or not all(values):
+        return None
+    return [percentile(v, 50) for v in values if v]
+
+
+def _round_ratios(first: Results, other: Results, name: str) -> str | None:
+    """`other`'s p50 of `name` over `first`'s, round by round: "0.95x, 1.02x, 0.97x"."""
+    ours, theirs = round_p50s(first, name), round_p50s(other, name)
+    if not ours or not theirs or len(ours) != len(theirs):
+        return None
+    return ", ".join(f"{t / o:.2f}x" for o, t in zip(ours, theirs, strict=True))
 
 
 def headline(results: Results) -> list[str]:
@@ -132,6 +168,9 @@ def headline(results: Results) -> list[str]:
         )
     if good and (by_turn := _first_audio_by_turn(good)):
         lines.append(by_turn)
+    if by_round := round_p50s(results, "client: first audio"):
+        shown = ", ".join(f"{i}: {p50:.0f}" for i, p50 in enumerate(by_round, 1))
+        lines.append(f"first audio p50 by round (ms): {shown}")
     if results.peak_mb is not None:
         lines.append(
             f"app memory at its peak: {results.peak_mb:.0f} MB (the app, its completions "

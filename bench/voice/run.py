@@ -1,8 +1,9 @@
 """One measuring run of `python -m bench.voice`: start the app, play the calls, stop the app.
 
 Per transport, one after another on the same app (and, with --compare-app, all of it
-again on another app started with more flags): every call connects and asks its warm-up
-questions; then the measured questions, all calls at once; then the barge-in trials one at
+again on another app started with more flags; with --rounds, all of that again on new apps,
+the apps taking turns to go first, each key's rounds pooled): every call connects and asks its
+warm-up questions; then the measured questions, all calls at once; then the barge-in trials one at
 a time. The app's log is marked at the phase boundaries so its `turn latency` lines can be
 told apart by transport and phase.
 """
@@ -33,7 +34,7 @@ from bench.voice.barge_in import BargeSample, barge_in_trial
 from bench.voice.memory import PeakMemory
 from bench.voice.options import VoiceBenchConfig, app_args
 from bench.voice.phone import PhoneClient
-from bench.voice.report import Results
+from bench.voice.report import Results, pooled
 from bench.voice.server_log import server_turns
 from bench.voice.turns import Connect, TurnFailed, TurnSample, open_calls, run_turns
 from bench.voice.webrtc import WebRTCClient
@@ -67,7 +68,6 @@ def run(config: VoiceBenchConfig) -> tuple[dict[str, Results], list[str] | None]
         )
         return {transport: Results(turns, barge_ins, None)}, None
     args = app_args(config)
-    results: dict[str, Results] = {}
     # What is measured on one app, each under its key: every transport, or with
     # --compare-calls every transport with each number of calls.
     steps = [(t, config, t) for t in config.transports]
@@ -79,9 +79,18 @@ def run(config: VoiceBenchConfig) -> tuple[dict[str, Results], list[str] | None]
         ]
     # Each --compare-app (and --compare-no-record) is another app, with its extra flags.
     variants = [("", args), *((f" {name}", (*args, *flags)) for name, flags in config.compare_apps)]
-    for suffix, variant_args in variants:
-        measured = _on_an_app(config, steps, variant_args, questions, stories, interruption)
-        results |= {f"{key}{suffix}": r for key, r in measured.items()}
+    rounds: dict[str, list[Results]] = {}
+    for n in range(config.rounds):
+        if config.rounds > 1:
+            print(f"bench.voice: round {n + 1} of {config.rounds}", file=sys.stderr)
+        # The apps take turns going first (A B, B A, ...): a machine slowing or speeding up
+        # over the run does not favour one.
+        for suffix, variant_args in variants if n % 2 == 0 else variants[::-1]:
+            measured = _on_an_app(config, steps, variant_args, questions, stories, interruption)
+            for key, r in measured.items():
+                rounds.setdefault(f"{key}{suffix}", []).append(r)
+    # In the first round's order: the first app's first, as the ratios read them.
+    results = {key: pooled(rounds[key]) for key in rounds}
     return results, [sys.executable, "-m", "voice", "--port=0", *args]
 
 

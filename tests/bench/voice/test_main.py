@@ -43,6 +43,7 @@ def test_help_explains_every_option():
         "--plot",
         "--compare-calls",
         "--compare-app",
+        "--rounds",
         "VOICE_FLAGS",
     ):
         assert option in done.stdout
@@ -161,12 +162,12 @@ def test_compare_calls_measures_each_concurrency_on_one_app_with_its_memory(
     assert "app memory at its peak" in done.stdout
 
 
-def test_compare_app_measures_another_app_with_more_flags_side_by_side(
+def test_compare_app_in_rounds_measures_each_app_again_taking_turns_to_go_first(
     fake_cli: Path, tmp_path: Path
 ):
     record_path = tmp_path / "voice.json"
     done = bench(
-        *("-n", "1", "--warmup", "0", "--barge-in-trials", "0"),
+        *("-n", "1", "--warmup", "0", "--barge-in-trials", "0", "--rounds", "2"),
         *("--compare-app", "clause=--first-clause --speech-timeout=0.4"),
         *("--json", str(record_path), "--", f"--llm-cli={fake_cli}"),
         env={**os.environ, "FAKE_CLI_ANSWER": ANSWER},
@@ -176,15 +177,39 @@ def test_compare_app_measures_another_app_with_more_flags_side_by_side(
     record = json.loads(record_path.read_text())
     assert list(record["transports"]) == ["websocket", "websocket clause"]
     for measured in record["transports"].values():
-        assert [t["ok"] for t in measured["turns"] if t["phase"] == "turn"] == [True]
+        # One turn a round, both rounds pooled, each round's p50 kept.
+        assert [t["ok"] for t in measured["turns"] if t["phase"] == "turn"] == [True, True]
+        assert len(measured["first_audio_p50_by_round"]) == 2
+        assert any(
+            line.startswith("first audio p50 by round (ms): 1: ") for line in measured["headline"]
+        )
     assert record["config"]["compare_apps"] == [
         ["clause", ["--first-clause", "--speech-timeout=0.4"]]
     ]
+    assert record["config"]["rounds"] == 2
     assert any(
         r.startswith("client: first audio: websocket clause / websocket = ")
         for r in record["ratios"]
     )
-    assert "starting python -m voice" in done.stderr and "--first-clause" in done.stderr
+    assert any(
+        re.fullmatch(
+            r"client: first audio: websocket clause / websocket at p50 by round: "
+            r"[0-9.]+x, [0-9.]+x",
+            r,
+        )
+        for r in record["ratios"]
+    )
+    starts = [line for line in done.stderr.splitlines() if "starting python -m voice" in line]
+    clause = ["--first-clause" in line for line in starts]
+    assert clause == [False, True, True, False]  # A B, then B A
+    assert "2 rounds pooled" in done.stdout
+
+
+def test_rounds_need_apps_the_bench_starts():
+    done = bench("--rounds", "2", "--url", "ws://127.0.0.1:9/ws-client", timeout=60)
+
+    assert done.returncode == 2
+    assert "--rounds starts new apps each round: not with --url" in done.stderr
 
 
 def test_compare_app_needs_a_name_and_flags():
@@ -206,6 +231,37 @@ def test_a_transport_list_with_an_unknown_one_is_a_usage_error():
 
     assert done.returncode == 2
     assert "'websocket,pigeon': choose one or more of websocket, twilio, webrtc" in done.stderr
+
+
+def test_rounds_pool_into_one_result_that_keeps_each_round():
+    from bench.voice.report import Results, headline, pooled, ratios
+    from bench.voice.turns import TurnSample
+
+    def results(*first_audio_ms: float, peak: float) -> Results:
+        turns = [
+            TurnSample(
+                *(0, "turn", i, "q"),
+                ok=True,
+                first_audio_ms=ms,
+                answer_span_ms=1000,
+                answer_audio_ms=1000,
+            )
+            for i, ms in enumerate(first_audio_ms)
+        ]
+        server = [{"phase": "turn", "total_ms": ms - 20} for ms in first_audio_ms]
+        return Results(turns, [], server, peak)
+
+    a = pooled([results(700, 720, peak=900), results(800, 820, peak=950)])
+    b = pooled([results(630, 650, peak=800), results(760, 780, peak=990)])
+
+    assert [t.first_audio_ms for t in a.turns] == [700, 720, 800, 820]
+    assert [line["total_ms"] for line in a.server or []] == [680, 700, 780, 800]
+    assert a.peak_mb == 950 and len(a.rounds) == 2
+    assert "first audio p50 by round (ms): 1: 710, 2: 810" in headline(a)
+    assert "client: first audio: B / A at p50 by round: 0.90x, 0.95x" in ratios({"A": a, "B": b})
+    single = results(700, peak=900)
+    assert pooled([single]) is single
+    assert not any("by round" in line for line in headline(single))
 
 
 def test_first_audio_by_turn_compares_the_late_turns_with_the_early_ones():
