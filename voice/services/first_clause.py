@@ -22,7 +22,12 @@ late at p50, 0.89x and 0.86x at p90 (the wait for the first sentence 164-182 -> 
 p50), but each answer was 0.2-0.28 s longer (Piper says a clause, and what follows it, as
 sentences of their own: a falling "France", then "is Paris.") and the first run was before
 the pause was shortened. Earlier, with Piper speaking whole sentences, it was no sooner at
-all. A first sentence that takes longer to write (a hosted model's) is where it pays most.
+all. Since a sentence goes to Piper at its full stop (`eager_sentences`), not at the token
+after it, it is no sooner again (`python -m bench.voice -n 8 --barge-in-trials 0 --rounds 3
+--compare-app clause=--first-clause`, 2026-12-08: 1.00x first audio at p50, 0.96x, 1.06x,
+1.02x round by round; the wait for the first text 141 -> 126 ms p50, Piper's first audio
+106 -> 122, each answer 0.17 s longer). A first sentence that takes longer to write (a
+hosted model's) is where it pays most.
 """
 
 from __future__ import annotations
