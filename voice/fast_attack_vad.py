@@ -5,7 +5,8 @@ thresholds. The volume is the loudness of the last 0.4 s, smoothed over the wind
 (`v = 0.2 * loudness + 0.8 * v`) both ways. From a quiet line that smoothing is what holds
 a start back: full-level speech after digital silence takes six 32 ms windows to lift the
 smoothed volume over `min_volume` (0.6), so the caller's speech stopped the bot 128 ms later
-than the start time asks (224 ms instead of 96 in `tests/voice/test_fast_attack_vad.py`).
+than the start time asks (a word after half a second of silence: heard 236 ms into it
+instead of 108 at the 0.064 s start, `tests/voice/test_fast_attack_vad.py`).
 
 Here the volume rises at once (attack) and falls smoothed, as Pipecat's does (release), the
 envelope a level meter or a noise gate uses. The gate still shuts out what is quiet, and

@@ -64,7 +64,7 @@ class Settings:
     cartesia_voice: str = "71a7ad14-091c-4e8e-a314-022ece01c121"
     turn_stop: str = "speech-timeout"
     speech_timeout: float = 0.3
-    vad_start: float = 0.1
+    vad_start: float = 0.064
     early_answer: bool = True
     speak_ahead: bool = True
     hear_at_pause: bool = True
@@ -229,8 +229,8 @@ _OPTIONS: list[tuple[str, object, str]] = [
         "--vad-start",
         between(0.03, 1),
         "seconds of speech the VAD must hear before the caller's turn starts, and the bot, "
-        "if speaking, is interrupted: 0.1 stops it a tenth of a second sooner than Pipecat's "
-        "0.2 (default %(default)s)",
+        "if speaking, is interrupted, in Silero's 32 ms windows: 0.064 (two) stops it four "
+        "windows sooner than Pipecat's 0.2 (default %(default)s)",
     ),
     ("--log-level", str, "trace, debug, info, warning or error (default %(default)s)"),
     (

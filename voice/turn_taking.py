@@ -31,14 +31,16 @@ from voice.services.pause_hearing import PAUSE_SECS
 from voice.settings import Settings
 
 # stop_secs=0.2 is Pipecat's default, which its STT p99 latencies assume (it warns otherwise).
-# start_secs=0.1 (`--vad-start`; Pipecat's is 0.2): the caller's speech stops the bot 0.1 s
-# sooner (`python -m bench.voice`: the bot falls silent about 120 ms after the caller starts
-# talking, 206 with start_secs=0.2, both with the fast attack below). Silero's
-# confidence is what keeps noise out, not the time: a 300 ms burst of white noise or a click
-# is no speech at either start time (tests/voice/test_turn_taking.py). min_volume stays 0.6
-# (-50 LUFS), Pipecat's: a caller 30 dB under full level still passes it. The volume rises at
-# once (`voice.fast_attack_vad`), so the gate does not hold a start back after a silent line.
-VAD_PARAMS = VADParams(confidence=0.7, start_secs=0.1, stop_secs=0.2, min_volume=0.6)
+# start_secs (`--vad-start`, 0.064: two of Silero's 32 ms windows; Pipecat's is 0.2, six) is
+# how long the caller must be heard before the bot, if speaking, stops. Silero's confidence
+# is what keeps noise out, not the time: a 300 ms burst of white noise, a click, a tone or
+# DTMF is no speech even at one window (tests/voice/test_turn_taking.py), and a sound that
+# is, a cough or a backchannel "mm-hm", lasts longer than any of these start times. Each
+# window less is 32 ms sooner: `python -m bench.voice --barge-in-trials 8 --rounds 3
+# --compare-app before=--vad-start=0.1` (README, "Barge-in"). min_volume stays 0.6 (-50
+# LUFS), Pipecat's: a caller 30 dB under full level still passes it. The volume rises at once
+# (`voice.fast_attack_vad`), so the gate does not hold a start back after a silent line.
+VAD_PARAMS = VADParams(confidence=0.7, start_secs=Settings.vad_start, stop_secs=0.2, min_volume=0.6)
 
 
 def vad_params(settings: Settings) -> VADParams:

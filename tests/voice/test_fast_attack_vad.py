@@ -42,7 +42,7 @@ async def test_a_caller_on_a_silent_line_starts_four_windows_sooner_and_ends_the
     pipecats = await heard(SileroVADAnalyzer(params=VAD_PARAMS), word)
 
     assert ours[0] is not None and pipecats[0] is not None
-    # start_secs (0.1) and Silero's first window of the word: no wait on the volume
+    # start_secs and Silero's first window of the word: no wait on the volume
     assert ours[0] - len(SILENCE) / 32000 <= VAD_PARAMS.start_secs + 0.064
     # Pipecat's smoothed volume takes four more 32 ms windows to pass min_volume
     assert pipecats[0] - ours[0] == pytest.approx(0.128, abs=0.001)
