@@ -61,13 +61,16 @@ async def answering(
 
 
 async def _noting_the_answer(run: Events, lease: Lease) -> Events:
-    """`run`'s events; once they are all read, the `Result`'s text (the whole answer) goes to
-    `lease.answered`, before the caller sends the end of the answer on."""
+    """`run`'s events, each text noted in `lease.relayed` as it goes on; once they are all
+    read, the `Result`'s text (the whole answer) goes to `lease.answered`, before the caller
+    sends the end of the answer on."""
     result: Result | None = None
     async with aclosing(run) as events:
         async for event in events:
             if isinstance(event, Result):
                 result = event
+            elif isinstance(event, TextDelta):
+                lease.relayed.append(event.text)
             yield event
     if result is not None:
         lease.answered(result.text)

@@ -96,14 +96,24 @@ def build_argv(command: Sequence[str], model: str) -> list[str]:
 # Fields of a stdin message only the local CLI reads (the real CLI ignores unknown fields).
 READ_AHEAD = "read_ahead"  # read the turns into the conversation; do not answer
 REPLACES_ANSWER = "replaces_answer"  # the turns replace the conversation's last answer
+CACHE_ONLY = "cache_only"  # read the turns into the cache only; the conversation stays as it is
 
 
-def stdin_message(prompt: str, *, read_ahead: bool = False, replaces_answer: bool = False) -> bytes:
-    """The one stream-json user message that carries the prompt; `read_ahead` and
-    `replaces_answer` (the local CLI only) say how it continues the conversation."""
+def stdin_message(
+    prompt: str,
+    *,
+    read_ahead: bool = False,
+    replaces_answer: bool = False,
+    cache_only: bool = False,
+) -> bytes:
+    """The one stream-json user message that carries the prompt; `read_ahead`,
+    `replaces_answer` and `cache_only` (the local CLI only) say how it continues the
+    conversation."""
     message: dict[str, object] = {"type": "user", "message": {"role": "user", "content": prompt}}
     if read_ahead:
         message[READ_AHEAD] = True
     if replaces_answer:
         message[REPLACES_ANSWER] = True
+    if cache_only:
+        message[CACHE_ONLY] = True
     return json.dumps(message, ensure_ascii=False).encode() + b"\n"

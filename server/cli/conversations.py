@@ -20,8 +20,11 @@ in does) ends its process as before. Its conversation then goes on in a fresh pr
 one, when one more than a new request needs is idle, is sent the request's turns up to its
 last answer to read ahead (not to answer) and parked with them, so the next turn, whatever
 the client kept of the cut answer (or of a question it asked again whole), reads only the
-turns after that answer. With no spare warm process, or no answer yet, the next turn starts
-over in a fresh one.
+turns after that answer. The turns after it and the cut answer as far as it was relayed are
+read into its cache, not its conversation: the next turn reuses them up to where it differs
+(after a barge-in, up to the end of what the caller heard; when the question comes again
+whole, up to where it goes on). With no spare warm process, or no answer and nothing cut, the
+next turn starts over in a fresh one.
 """
 
 from __future__ import annotations
@@ -119,7 +122,10 @@ class Conversations:
 def _continues(turns: list[Turn], history: list[Turn]) -> bool | None:
     """True when `turns` are `history` and then more, ending with the user's; False when they
     are its start with another last answer or none, then more ending with the user's; None
-    when they are another conversation."""
+    when they are another conversation. No history (a process that holds only what it read
+    into its cache) is the start of every conversation."""
+    if not history:
+        return True if turns and turns[-1].role == "user" else None
     *before, answer = history
     if len(turns) <= len(before) or turns[: len(before)] != before:
         return None

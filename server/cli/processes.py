@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from server.cli.answer import Deadlines
@@ -45,6 +45,8 @@ class Lease:
     # from it: a process that can continue the conversation is parked then, before the client
     # hears the end of the answer, so its next turn (sent at once) finds it.
     answered: Callable[[str], None] = lambda answer: None
+    # The answer's text as far as it was relayed: what a spare reads ahead when it is cut off.
+    relayed: list[str] = field(default_factory=list)
 
 
 class CliProcesses:
@@ -138,20 +140,28 @@ class CliProcesses:
             if not parked:
                 self.supervisor.release(lease.proc).add_done_callback(reaped)
                 if turns and self.keeps_conversations:
-                    self._read_ahead(spec, turns)
+                    self._read_ahead(spec, turns, "".join(lease.relayed))
 
-    def _read_ahead(self, spec: ProcessSpec, turns: list[Turn]) -> None:
+    def _read_ahead(self, spec: ProcessSpec, turns: list[Turn], cut: str) -> None:
         """Have a spare warm process read `turns` up to their last answer (a conversation
         whose process was just ended unparked, as when the client hung up mid-answer or
-        withdrew a question asked early) and park it with them.
+        withdrew a question asked early) and park it with them; then, into its cache only,
+        the turns after that answer and `cut`, the new answer as far as it was relayed.
 
-        Not the last question: the next turn may ask it again otherwise (whole, after an early
-        answer to its first half was withdrawn); and a warm process has read the system prompt
-        already, so a conversation with no answer yet is not worth a process."""
+        The conversation goes no further than the last answer: the next turn may ask its
+        question again otherwise (whole, after an early answer to its first half was
+        withdrawn), or keep less of the cut answer than was relayed (what a caller heard
+        before barging in). Either way llama.cpp reuses the cached tokens up to where the
+        next prompt differs from them: after a barge-in the next prompt reads only the turns
+        after what the caller heard, not the question and the answer too. A warm process has
+        read the system prompt already, so with no answer and nothing cut, it is not worth
+        one."""
         answered = [i for i, turn in enumerate(turns) if turn.role == "assistant"]
-        if not answered:
+        kept = answered[-1] + 1 if answered else 0
+        after = [*turns[kept:], Turn("assistant", cut)] if cut.strip() else []
+        turns = turns[:kept]
+        if not turns and not after:
             return
-        turns = turns[: answered[-1] + 1]
         # Only a spare: the read-ahead may go unused (a call that hung up mid-answer), and a
         # new call must still find a warm process. Measured back to back, new sessions every
         # ~8 s each hung up mid-answer (bench.voice's barge-in trials): taking the last idle
@@ -162,7 +172,10 @@ class CliProcesses:
 
         async def read() -> None:
             try:
-                await proc.send(stdin_message(flatten(turns), read_ahead=True), close=False)
+                if turns:
+                    await proc.send(stdin_message(flatten(turns), read_ahead=True), close=False)
+                if after:
+                    await proc.send(stdin_message(flatten(after), cache_only=True), close=False)
                 if self.conversations.park(spec, proc, turns):
                     return
             except asyncio.CancelledError:

@@ -8,7 +8,10 @@ conversations with, read ahead with the instruction while the process waits (not
 system prompt can be private, and argv is readable by every local user). A stdin message with
 `"read_ahead": true` is read into the conversation and the cache and not answered: it prints
 nothing, and the next message continues from it. One with `"replaces_answer": true` replaces
-the conversation's last answer with its turns (the client kept another). Half a second after
+the conversation's last answer with its turns (the client kept another). One with
+`"cache_only": true` is read into the cache after the conversation, not into it: the next
+message continues the conversation as it was, and reuses what it shares with them (the
+server sends an answer cut off by a barge-in so). Half a second after
 an answer, when no message has come, it reads the answer's end and the next user turn's opening
 into the cache, so the next prompt is only the question and the marks after it. The bundled
 weights run re-quantized to Q8_0, made once into LOCAL_CLI_CACHE (`requantized`).

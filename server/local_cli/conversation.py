@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from server.cli.command import READ_AHEAD, REPLACES_ANSWER
+from server.cli.command import CACHE_ONLY, READ_AHEAD, REPLACES_ANSWER
 from server.local_cli.errors import InputError
 from server.prompt import Turn, unflatten
 
@@ -15,11 +15,15 @@ class UserMessage:
     """One stdin user message: its prompt, and how it continues the conversation: `read_ahead`
     (read it, do not answer: the server sends it to a fresh process with a conversation whose
     process it ended), `replaces_answer` (its turns replace the conversation's last answer:
-    the client kept another, such as the part a caller heard before barging in)."""
+    the client kept another, such as the part a caller heard before barging in),
+    `cache_only` (read its turns after the conversation into the cache, not into the
+    conversation: what the server guesses the next message starts with, such as an answer
+    cut off as the caller barged in)."""
 
     prompt: str
     read_ahead: bool = False
     replaces_answer: bool = False
+    cache_only: bool = False
 
 
 def read_user_message(line: bytes) -> UserMessage:
@@ -44,7 +48,10 @@ def read_user_message(line: bytes) -> UserMessage:
     if not content.strip():
         raise InputError("the prompt is empty")
     return UserMessage(
-        content, message.get(READ_AHEAD) is True, message.get(REPLACES_ANSWER) is True
+        content,
+        message.get(READ_AHEAD) is True,
+        message.get(REPLACES_ANSWER) is True,
+        message.get(CACHE_ONLY) is True,
     )
 
 

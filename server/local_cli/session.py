@@ -34,14 +34,19 @@ class Session:
     def receive(self, line: bytes) -> None:
         """Answer one stdin line, printing its output lines, or, when it asks to be read
         ahead, read its turns into the model's cache and the conversation and print nothing
-        (the next message continues from them). Raises `LocalCliError` on failure."""
+        (the next message continues from them), or, when it asks for the cache only, read
+        them into the cache and print nothing (the next message continues from the
+        conversation as it was, and llama.cpp reuses what it shares with them). Raises
+        `LocalCliError` on failure."""
         message = read_user_message(line)
         self._opening_due = False  # this message's prompt holds the opening
         kept = self._turns
         if message.replaces_answer and kept and kept[-1].role == "assistant":
             kept = kept[:-1]
         turns = kept + prompt_turns(message.prompt)
-        if message.read_ahead:
+        if message.cache_only:
+            self._trace.cached(self._model.read(chat_messages(turns, self._instruction)))
+        elif message.read_ahead:
             messages = chat_messages(turns, self._instruction)
             self._trace.read(self._model.read_to_next_question(messages))
             self._turns = turns

@@ -2,10 +2,11 @@
 
 Each line is `{"pid": ..., "event": ..., "time": <time.time()>}`. The events: `ready`, with
 the model's `load_seconds` and `prime_seconds`; `read`, with the `seconds` a read-ahead
-message took; `token`, written just before the token's own stdout line; `done`, after an
-answer's `result` line; and `opening`, with the `seconds` reading the next user turn's opening
-after it took. Lines are appended and flushed one
-by one, so a reader sees each token's time while the answer is still being generated.
+message took; `cached`, with the `seconds` a cache-only message took; `token`, written just
+before the token's own stdout line; `done`, after an answer's `result` line; and `opening`,
+with the `seconds` reading the next user turn's opening after it took. Lines are appended
+and flushed one by one, so a reader sees each token's time while the answer is still being
+generated.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ class TokenTrace:
     def read(self, seconds: float) -> None:
         """A read-ahead message was read into the cache, in `seconds`."""
         self._write("read", seconds=round(seconds, 4))
+
+    def cached(self, seconds: float) -> None:
+        """A cache-only message was read into the cache, in `seconds`."""
+        self._write("cached", seconds=round(seconds, 4))
 
     def opening(self, seconds: float) -> None:
         """The next user turn's opening was read into the cache after an answer, in

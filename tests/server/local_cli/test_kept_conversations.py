@@ -5,6 +5,7 @@ keep their own; a barge-in still kills the process at once; an idle one is let g
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,17 +47,20 @@ async def converse(client, questions: list[str]) -> list[object]:
 
 
 @asynccontextmanager
-async def first_words(server, messages: list[dict]) -> AsyncIterator[None]:
-    """Stream an answer to `messages` up to its first text, then, on leaving the block, hang up
-    as a caller barging in does."""
+async def first_words(server, messages: list[dict], words: int = 1) -> AsyncIterator[list[str]]:
+    """Stream an answer to `messages` up to its first `words` words, yield the text heard so
+    far, then, on leaving the block, hang up as a caller barging in does."""
+    heard: list[str] = []
     async with aiohttp.ClientSession() as session:
         body = {"model": "local", "messages": messages, "stream": True}
         response = await session.post(server.make_url("/v1/chat/completions"), json=body)
         async for line in response.content:
             if line.startswith(b"data: {") and b'"content"' in line:
-                break
+                heard.append(json.loads(line[6:])["choices"][0]["delta"]["content"])
+                if len("".join(heard).split()) >= words:
+                    break
         try:
-            yield
+            yield heard
         finally:
             response.close()
 
@@ -203,3 +207,38 @@ async def test_a_cut_answer_leaves_a_warm_process_that_has_read_the_conversation
     # It had read everything up to the last answer: only the turns after it are read now.
     first_turns = usage.prompt_tokens - evaluated(usage)
     assert first_turns > 50 and evaluated(usage) < 60, usage
+
+
+async def test_after_a_barge_in_the_next_turn_reads_only_what_follows_what_the_caller_heard(
+    local_model, serve, sdk, tmp_path
+):
+    cli = LocalCli(tmp_path, "--max-tokens=1000")
+    # Three warm: the answer takes one, and a spare is left beside the next request's.
+    server = await serve(cli.settings(conversations=4, warm=3))
+    processes = server.app[PROCESSES]
+    messages = [SYSTEM, {"role": "user", "content": LONG}]  # a call's first question
+    assert await wait_until(lambda: len(processes.warm.idle_pids()) == 3, 60.0)
+
+    async with first_words(server, messages, words=8) as relayed:
+        [answering] = set(processes.supervisor.live_pids) - processes.warm.idle_pids()
+    # the caller barged in after the first sentence or so: they heard its first five words
+    heard = " ".join("".join(relayed).split()[:5])
+
+    assert await wait_until(lambda: not pid_alive(answering), 10.0)  # killed, as ever
+    assert await wait_until(lambda: tokens(cli.trace, "cached"), 30.0)  # the cut answer
+    [reader] = processes.conversations.pids
+    assert reader != answering
+    messages += [
+        {"role": "assistant", "content": heard},
+        {"role": "user", "content": QUESTIONS[0]},
+    ]
+    _, usage = await ask(sdk(server), messages)
+
+    assert await wait_until(lambda: len(pids_by_answer(cli.trace)) == 1, 10.0)
+    assert pids_by_answer(cli.trace) == [reader]
+    # The question and what the caller heard came from the cache: only the turn end and the
+    # new question are read, where a fresh process (below) reads the story's question too.
+    fresh = await serve(cli.settings(conversations=0))
+    _, fresh_usage = await ask(sdk(fresh), messages)
+    assert usage.prompt_tokens == fresh_usage.prompt_tokens
+    assert evaluated(usage) < 25 < evaluated(fresh_usage), (usage, fresh_usage)

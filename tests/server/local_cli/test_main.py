@@ -125,6 +125,26 @@ def test_a_message_to_read_ahead_is_read_not_answered(local_model, tmp_path):
     assert usage["input_tokens"] < 30, usage  # only the question
 
 
+def test_a_cache_only_message_is_read_into_the_cache_not_the_conversation(local_model, tmp_path):
+    cut = [Turn("user", LONG), Turn("assistant", "Once upon a time, a dragon sang.")]
+    then = [Turn("user", LONG), Turn("assistant", "Once upon a time"), Turn("user", FRANCE)]
+    trace = tmp_path / "trace.jsonl"
+    stdin = stdin_message(flatten(cut), cache_only=True) + stdin_message(flatten(then))
+
+    code, events, lines = run_cli(stdin, LOCAL_CLI_TRACE=str(trace))
+    _, _, fresh_lines = run_cli(stdin_message(flatten(then)))
+
+    assert code == 0
+    assert [type(e) for e in events].count(Result) == 1 and "Paris" in events[-1].text
+    assert len(tokens(trace, "cached")) == 1 and not tokens(trace, "read")
+    usage, fresh = (json.loads(out[-1])["usage"] for out in (lines, fresh_lines))
+    # The conversation is only what the answered message says, as in a fresh process...
+    total = usage["input_tokens"] + usage["cache_read_input_tokens"]
+    assert total == fresh["input_tokens"] + fresh["cache_read_input_tokens"]
+    # ...but the story's question and "Once upon a time" came from the cache.
+    assert usage["input_tokens"] < 25 < fresh["input_tokens"], (usage, fresh)
+
+
 @pytest.mark.parametrize(
     ("given", "spins"), [(None, "'0'"), ("active", "'30000000000'"), ("passive", "'0'")]
 )
