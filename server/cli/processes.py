@@ -29,6 +29,10 @@ from server.prompt import Turn, flatten
 from server.settings import Settings
 
 DEFAULT_CONVERSATIONS = 8
+# At most this much of a cut answer is read into a spare's cache: about 100 tokens, half a
+# second of reading on 2 cores, past what a caller hears before barging in. A long answer cut
+# late would otherwise have the spare read for seconds, beside the next request.
+CUT_READ_CHARS = 400
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +150,8 @@ class CliProcesses:
         """Have a spare warm process read `turns` up to their last answer (a conversation
         whose process was just ended unparked, as when the client hung up mid-answer or
         withdrew a question asked early) and park it with them; then, into its cache only,
-        the turns after that answer and `cut`, the new answer as far as it was relayed.
+        the turns after that answer and `cut`, the new answer as far as it was relayed (its
+        first `CUT_READ_CHARS`).
 
         The conversation goes no further than the last answer: the next turn may ask its
         question again otherwise (whole, after an early answer to its first half was
@@ -158,6 +163,7 @@ class CliProcesses:
         one."""
         answered = [i for i, turn in enumerate(turns) if turn.role == "assistant"]
         kept = answered[-1] + 1 if answered else 0
+        cut = cut[:CUT_READ_CHARS]
         after = [*turns[kept:], Turn("assistant", cut)] if cut.strip() else []
         turns = turns[:kept]
         if not turns and not after:
